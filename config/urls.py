@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Backup frameworks administration"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="frameworks:list", permanent=False)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("frameworks/", include("frameworks.urls")),
+]

@@ -1,0 +1,94 @@
+"""Pages. Each view asks access.py before it reads or changes anything."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from frameworks import access, document, services
+from frameworks.access import Action
+from frameworks.catalog import CONTROLS
+from frameworks.models import Framework, Target
+
+
+def _get_target_for(request: HttpRequest, slug: str, action: Action) -> Target:
+    """The target, or 404 if it does not exist, or 403 if this user may not do `action` to it."""
+    target = get_object_or_404(Target, slug=slug)
+    access.require(request.user, action, target)
+    return target
+
+
+@require_GET
+def framework_list(request: HttpRequest) -> HttpResponse:
+    if not access.has_any_role(request.user):
+        access.require(request.user, Action.VIEW, None)
+    targets = list(access.visible_targets(request.user).order_by("display_name"))
+    frameworks = Framework.objects.filter(target__in=targets).order_by(
+        "target_id", "-present", "name"
+    )
+    by_target = {tid: list(rows) for tid, rows in groupby(frameworks, key=lambda f: f.target_id)}
+    groups = [
+        {
+            "target": target,
+            "frameworks": by_target.get(target.pk, []),
+            "can_sync": access.can(request.user, Action.SYNC, target),
+        }
+        for target in targets
+    ]
+    return render(request, "frameworks/list.html", {"groups": groups})
+
+
+@require_GET
+def framework_detail(request: HttpRequest, target: str, name: str) -> HttpResponse:
+    target_obj = _get_target_for(request, target, Action.VIEW)
+    framework = get_object_or_404(Framework, target=target_obj, name=name)
+    doc = document.parse(framework.api_document())
+    controls = [
+        {
+            "index": index,
+            "control": control,
+            "spec": CONTROLS.get(control.name),
+            "parameters": [
+                {
+                    "parameter": p,
+                    "words": document.describe_parameter(
+                        control.name, p, siblings=control.parameters
+                    ),
+                }
+                for p in control.parameters
+            ],
+            "scope_words": document.describe_scope(control.scope),
+        }
+        for index, control in enumerate(doc.controls, start=1)
+    ]
+    return render(
+        request,
+        "frameworks/detail.html",
+        {"target": target_obj, "framework": framework, "controls": controls},
+    )
+
+
+@require_POST
+def target_sync(request: HttpRequest, target: str) -> HttpResponse:
+    """Sync one target now, in the request.
+
+    A target holds at most its quota of frameworks (15 by default), so this is a bounded number
+    of calls; the target's lease keeps it from overlapping with beat's sync.
+    """
+    target_obj = _get_target_for(request, target, Action.SYNC)
+    result = services.target_sync(target_id=target_obj.pk)
+    if result.error:
+        messages.error(
+            request,
+            f"Sync of {target_obj} failed: {result.error.words} "
+            f"(AWS said {result.error.code}: {result.error.message})",
+        )
+    elif result.skipped:
+        messages.info(request, f"A sync of {target_obj} is already running.")
+    else:
+        messages.success(request, f"Synced {result}.")
+    return redirect("frameworks:list")

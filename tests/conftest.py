@@ -1,0 +1,172 @@
+"""Fixtures shared by every test: the roles, an emulator of AWS Backup, isolated AWS settings.
+
+Tests that need PostgreSQL, Redis or Chromium skip on a bare laptop with one line saying how to
+run them; under CI=true such a skip is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from frameworks import aws
+from frameworks.models import Target
+
+IN_CI = os.environ.get("CI") == "true"
+
+ACCOUNT_1 = "111111111111"
+ACCOUNT_2 = "222222222222"
+
+
+def unavailable(reason: str) -> None:
+    """Skip on a laptop, fail in CI: CI must run everything."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and settings.DATABASES["default"]["ENGINE"] != (
+        "django.db.backends.postgresql"
+    ):
+        unavailable(
+            "needs PostgreSQL: run `make test-services` or set "
+            "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test"
+        )
+    if item.get_closest_marker("redis") and not settings.CELERY_BROKER_URL.startswith("redis"):
+        unavailable(
+            "needs Redis: run `make test-services` or set CELERY_BROKER_URL=redis://127.0.0.1:6379/0"
+        )
+    if item.get_closest_marker("browser") and not chromium_path():
+        unavailable("needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)")
+
+
+# --- AWS: a private credentials file with one profile per emulated account ------------------
+
+
+@pytest.fixture(scope="session")
+def aws_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("aws")
+    (folder / "credentials").write_text(
+        f"[acct1]\naws_access_key_id = {ACCOUNT_1}\naws_secret_access_key = test\n"
+        f"[acct2]\naws_access_key_id = {ACCOUNT_2}\naws_secret_access_key = test\n"
+    )
+    (folder / "config").write_text("")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws(monkeypatch: pytest.MonkeyPatch, aws_files: Path) -> Iterator[None]:
+    """Never read the developer's own AWS settings, never reach real AWS."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_files / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_files / "config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws._cached_client.cache_clear()
+    yield
+    aws._cached_client.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[object]:
+    from backup_emulator.testing import running_emulator
+
+    with running_emulator(deploy_seconds=0) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: object) -> object:
+    """The emulator, emptied before each test."""
+    emulator_server.control.reset()
+    return emulator_server
+
+
+@pytest.fixture
+def target(db: None, emulator: object) -> Target:
+    return Target.objects.create(
+        slug="prod-eu",
+        display_name="Production EU",
+        region="eu-west-1",
+        profile="acct1",
+        endpoint_url=emulator.url,
+    )
+
+
+@pytest.fixture
+def other_target(db: None, emulator: object) -> Target:
+    return Target.objects.create(
+        slug="dev-eu",
+        display_name="Development EU",
+        region="eu-west-1",
+        profile="acct2",
+        endpoint_url=emulator.url,
+    )
+
+
+# --- People: one user per role, and one with no role ---------------------------------------
+
+
+def _user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", "password")
+    if role:
+        # get_or_create: transactional tests flush the groups the migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
+
+
+@pytest.fixture
+def editor(db: None) -> User:
+    return _user("erin", "editor")
+
+
+@pytest.fixture
+def approver(db: None) -> User:
+    return _user("alice", "approver")
+
+
+@pytest.fixture
+def auditor(db: None) -> User:
+    return _user("aud", "auditor")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    user = _user("adam", "admin")
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return _user("olive", None)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+ROLES = ["editor", "approver", "auditor", "admin_user", "outsider"]
+
+
+@pytest.fixture(params=ROLES)
+def role_client(request: pytest.FixtureRequest) -> tuple[str, Client]:
+    """Parametrises a test over every role: (role fixture name, logged-in client)."""
+    user = request.getfixturevalue(request.param)
+    return request.param, client_for(user)

@@ -1,0 +1,38 @@
+"""Plain factory functions for mirror rows (no AWS involved)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from frameworks.models import Framework, Target
+
+
+def make_target(slug: str = "prod-eu", **fields: object) -> Target:
+    defaults = {"display_name": slug.replace("-", " ").title(), "region": "eu-west-1"}
+    defaults.update(fields)
+    return Target.objects.create(slug=slug, **defaults)
+
+
+def control(i: int) -> dict:
+    return {
+        "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
+        "ControlInputParameters": [
+            {"ParameterName": "requiredRetentionDays", "ParameterValue": str(i + 1)}
+        ],
+        "ControlScope": {"Tags": {"team": f"t{i}"}},
+    }
+
+
+def make_framework(
+    target: Target, name: str = "daily", controls: int = 2, **fields: object
+) -> Framework:
+    values = {
+        "arn": f"arn:aws:backup:{target.region}:111111111111:framework:{name}-0000",
+        "description": f"{name} framework",
+        "controls": [control(i) for i in range(controls)],
+        "deployment_status": "COMPLETED",
+        "framework_status": "ACTIVE",
+        "last_synced_at": timezone.now(),
+    }
+    values.update(fields)
+    return Framework.objects.create(target=target, name=name, **values)
