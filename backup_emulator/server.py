@@ -182,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
             operation, name = matched
             call.update(operation=operation, framework_name=name)
             call["account"], call["region"] = caller(self.headers.get("Authorization"))
-            params = self._params(raw, query_params, operation, name)
+            params = self._params(raw, query_params, name)
             call["request"] = params
             call["idempotency_token"] = params.get("IdempotencyToken")
             if state.latency:
@@ -201,15 +201,15 @@ class Handler(BaseHTTPRequestHandler):
             if injection:  # drop after the action: AWS did it, the caller never hears
                 self._drop(call)
                 return
-            self._send(200, answer, {"x-amzn-RequestId": request_id})
         except ApiError as error:
             call.update(status=error.status, response=error.body(), error_code=error.code)
+            state.record_call(**call)  # before answering: a test may read the log right after
             self._send_error(error, request_id)
+            return
         state.record_call(**call)
+        self._send(200, answer, {"x-amzn-RequestId": request_id})
 
-    def _params(
-        self, raw: bytes, query: dict[str, str], operation: str, name: str | None
-    ) -> dict[str, Any]:
+    def _params(self, raw: bytes, query: dict[str, str], name: str | None) -> dict[str, Any]:
         params: dict[str, Any] = dict(query)
         if raw.strip():
             try:
