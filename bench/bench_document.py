@@ -109,9 +109,13 @@ def ten_changes(data: dict[str, Any]) -> dict[str, Any]:
     controls[0]["ControlScope"]["ComplianceResourceIds"][5] = "vol-replaced"
     controls[3]["ControlScope"] = {"Tags": {"Environment": "staging"}}
     del controls[10:12]
-    controls.extend(copy.deepcopy(controls[20:22]))
-    controls[-1]["ControlScope"]["ComplianceResourceIds"] = ["vol-new-1", "vol-new-2"]
-    controls[-2]["ControlScope"]["ComplianceResourceIds"] = ["vol-new-3"]
+    for source, scope in ((13, {"Tags": {"Environment": "new"}}), (14, {"Tags": {"Team": "a"}})):
+        added = copy.deepcopy(data["FrameworkControls"][source])
+        if "ComplianceResourceIds" in added["ControlScope"]:
+            added["ControlScope"]["ComplianceResourceIds"] = [f"new-vault-{n}" for n in range(100)]
+        else:
+            added["ControlScope"] = scope
+        controls.append(added)
     return changed
 
 

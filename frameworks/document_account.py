@@ -8,17 +8,13 @@ from typing import Any
 
 from frameworks.document_model import (
     ERROR,
-    WARNING,
     Document,
     Finding,
-    control_key,
     parameters_key,
 )
 
 
-def _same_controls_key(doc: Document, *, with_scope: bool) -> tuple[Any, ...]:
-    if with_scope:
-        return tuple(sorted(control_key(c) for c in doc.controls))
+def _same_controls_key(doc: Document) -> tuple[Any, ...]:
     return tuple(sorted((c.name, parameters_key(c.parameters)) for c in doc.controls))
 
 
@@ -34,8 +30,9 @@ def account_findings(
 
     ``others`` must not include the framework being updated. The quotas are AWS's defaults,
     adjustable per account, so callers pass the target's. A framework with the same controls
-    and parameters makes AWS answer AlreadyExists; whether scopes count is not documented, so
-    identical controls including scopes are an error and differing only in scopes a warning.
+    and parameters makes AWS answer AlreadyExists. The documentation names controls and
+    parameters only, so scopes do not count: better to stop a change here than to have AWS
+    refuse it after it was approved.
     """
     others = list(others)
     findings: list[Finding] = []
@@ -69,28 +66,17 @@ def account_findings(
                 f"the quota is {max_controls}, counted across frameworks",
             )
         )
-    exact = _same_controls_key(doc, with_scope=True)
-    loose = _same_controls_key(doc, with_scope=False)
+    mine = _same_controls_key(doc)
     for other in others:
-        label = other.name or "another framework"
-        if _same_controls_key(other, with_scope=True) == exact:
+        if _same_controls_key(other) == mine:
+            label = other.name or "another framework"
             findings.append(
                 Finding(
                     "controls",
                     "account.same_controls",
                     ERROR,
-                    f"{label} already has the same controls and parameters; "
-                    "AWS refuses a second one (AlreadyExists)",
-                )
-            )
-        elif _same_controls_key(other, with_scope=False) == loose:
-            findings.append(
-                Finding(
-                    "controls",
-                    "account.same_controls_other_scopes",
-                    WARNING,
-                    f"{label} has the same controls and parameters with other "
-                    "scopes; AWS may refuse this as AlreadyExists",
+                    f"{label} already has the same controls and parameters (scopes do not "
+                    "count); AWS refuses a second one (AlreadyExists)",
                 )
             )
     return findings

@@ -1,4 +1,4 @@
-"""Validation of a framework document as written, and the account-level checks.
+"""Validation of a framework document as written (account checks: ``document_account``).
 
 Import from ``frameworks.document``. Errors block; warnings inform. Every finding has a path
 into the document, a stable code and a sentence a compliance person understands that names the
@@ -13,7 +13,12 @@ Decisions where AWS documents nothing (made so the product is safe either way):
   these strings literally, so " eu-west-1" silently matches nothing.
 - Resource ids together with a tag are a **warning**, like types with a tag (undocumented).
 - Unit-dependent ranges use AWS's default unit when the unit is left out; with an invalid unit
-  only the unit is reported.
+  only the unit is reported. The air-gapped vault control documents no default unit, so
+  without one its value is held to the union of both ranges (1-2184).
+- Descriptions are matched with line breaks allowed (DOTALL); lengths are counted in UTF-16
+  code units, as AWS counts them, so an emoji counts twice.
+- A parameter AWS fills in by default is a warning that says what AWS will use, so a
+  compliance reader sees the value in force without anyone having to write it.
 """
 
 from __future__ import annotations
@@ -244,7 +249,7 @@ class _Validator(Checks):
                 f"must be at least minRetentionDays ({int(low)}); it is {int(high)}",
             )
 
-    # --- scope ------------------------------------------------------------------------------
+    # --- across controls --------------------------------------------------------------------
 
     def repeated_controls(self, controls: list[Control]) -> None:
         """The same control twice: an error with the same scope, a warning otherwise."""

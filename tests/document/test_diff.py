@@ -21,11 +21,16 @@ from .test_normalise_hash import DESCRIBED, WRITTEN
 
 BASE = framework(
     control(RETENTION, requiredRetentionDays="35"),
-    control(FREQUENCY, {"Tags": {"Environment": "prod"}}, requiredFrequencyUnit="hours",
-            requiredFrequencyValue="12", requiredRetentionDays="35"),
+    control(
+        FREQUENCY,
+        {"Tags": {"Environment": "prod"}},
+        requiredFrequencyUnit="hours",
+        requiredFrequencyValue="12",
+        requiredRetentionDays="35",
+    ),
     control(PROTECTED, {"ComplianceResourceTypes": ["EBS"]}),
     FrameworkDescription="Production backups",
-)  # fmt: skip
+)
 
 
 def changed(mutate: Any) -> list[Change]:
@@ -108,8 +113,10 @@ def test_parameters_added_and_removed() -> None:
         "“Minimum retention established for recovery point”: remove requiredRetentionDays "
         "(was 35) (AWS uses 35 days)."
     )
-    (added,) = diff(parse(framework(control(LAST_POINT))),
-                    parse(framework(control(LAST_POINT, recoveryPointAgeValue="2"))))  # fmt: skip
+    (added,) = diff(
+        parse(framework(control(LAST_POINT))),
+        parse(framework(control(LAST_POINT, recoveryPointAgeValue="2"))),
+    )
     assert added.text == (
         "“Last recovery point was created”: set recoveryPointAgeValue to 2 "
         "(A recovery point created in the last 2 days)."
@@ -122,9 +129,13 @@ def test_a_scope_change_is_described_in_words() -> None:
 
     (change,) = changed(edit)
     assert summary([change]) == [
-        ("scope_changed", "controls[2].scope", "Only EBS resources",
-         "Only resources tagged Environment = prod")
-    ]  # fmt: skip
+        (
+            "scope_changed",
+            "controls[2].scope",
+            "Only EBS resources",
+            "Only resources tagged Environment = prod",
+        )
+    ]
     assert change.text == (
         "“Backup resources are protected by a backup plan”: change the scope from "
         "“Only EBS resources” to “Only resources tagged Environment = prod”."
@@ -217,9 +228,11 @@ def test_framework_tags_are_not_a_change() -> None:
 def test_diff_text_is_one_line_per_change() -> None:
     base = parse(framework(control(DELETION)))
     proposed = parse(
-        framework(control(DELETION, principalArnList="arn:aws:iam::111122223333:role/A"),
-                  FrameworkDescription="Vaults")
-    )  # fmt: skip
+        framework(
+            control(DELETION, principalArnList="arn:aws:iam::111122223333:role/A"),
+            FrameworkDescription="Vaults",
+        )
+    )
     assert diff_text(diff(base, proposed)) == (
         "- Set the description to “Vaults”.\n"
         "- “Vaults prevent manual deletion of recovery points”: set principalArnList to "

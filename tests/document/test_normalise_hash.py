@@ -37,7 +37,9 @@ WRITTEN = {
 }
 DESCRIBED = {
     "FrameworkName": "test",
-    "FrameworkArn": "arn:aws:backup:us-east-1:123456789012:framework:test-f0001b0a-0000-1111-ad3d-4444f5cc6666",
+    "FrameworkArn": (
+        "arn:aws:backup:us-east-1:123456789012:framework:test-f0001b0a-0000-1111-ad3d-4444f5cc6666"
+    ),
     "FrameworkDescription": "",
     "FrameworkControls": [
         {
@@ -200,8 +202,14 @@ def test_to_api_writes_only_the_members_present() -> None:
 
 
 def test_update_kwargs_are_exactly_those_of_update_framework() -> None:
-    doc = parse(framework(control(ENCRYPTED), FrameworkName="ignored", FrameworkDescription="d",
-                          FrameworkTags={"a": "b"}))  # fmt: skip
+    doc = parse(
+        framework(
+            control(ENCRYPTED),
+            FrameworkName="ignored",
+            FrameworkDescription="d",
+            FrameworkTags={"a": "b"},
+        )
+    )
     assert update_kwargs(doc, "real_name") == {
         "FrameworkName": "real_name",
         "FrameworkDescription": "d",
