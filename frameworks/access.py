@@ -24,6 +24,9 @@ class Action(StrEnum):
     SYNC = "sync"
     EDIT = "edit"
     APPROVE = "approve"
+    COMMENT = "comment"
+    # Withdraw someone else's approved change before a worker claims it.
+    WITHDRAW_ANY = "withdraw any change"
     MANAGE = "manage"
 
 
@@ -34,6 +37,8 @@ ALLOWED: dict[Action, frozenset[str]] = {
     Action.SYNC: frozenset({Role.EDITOR, Role.APPROVER, Role.ADMIN}),
     Action.EDIT: frozenset({Role.EDITOR, Role.ADMIN}),
     Action.APPROVE: frozenset({Role.APPROVER}),
+    Action.COMMENT: frozenset({Role.EDITOR, Role.APPROVER, Role.ADMIN}),
+    Action.WITHDRAW_ANY: frozenset({Role.ADMIN}),
     Action.MANAGE: frozenset({Role.ADMIN}),
 }
 
@@ -97,4 +102,24 @@ def visible_targets(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Target]:
     if roles.everywhere & ALLOWED[Action.VIEW]:
         return Target.objects.all()
     ids = [tid for tid, names in roles.per_target.items() if names & ALLOWED[Action.VIEW]]
+    return Target.objects.filter(pk__in=ids)
+
+
+# --- added for the review queue (issue 6) ---------------------------------------------------
+
+
+def can_anywhere(user: AbstractBaseUser | AnonymousUser, action: Action) -> bool:
+    """May `user` take `action` on at least one target (everywhere, or one granted)?"""
+    roles = _roles(user)
+    return bool(roles.everywhere & ALLOWED[action]) or any(
+        names & ALLOWED[action] for names in roles.per_target.values()
+    )
+
+
+def targets_for(user: AbstractBaseUser | AnonymousUser, action: Action) -> QuerySet[Target]:
+    """The targets where `user` may take `action`."""
+    roles = _roles(user)
+    if roles.everywhere & ALLOWED[action]:
+        return Target.objects.all()
+    ids = [tid for tid, names in roles.per_target.items() if names & ALLOWED[action]]
     return Target.objects.filter(pk__in=ids)

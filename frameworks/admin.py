@@ -3,7 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from frameworks.models import Framework, Target, TargetRole
+from frameworks.models import (
+    Approval,
+    ChangeRequest,
+    DocumentVersion,
+    Framework,
+    HistoryEvent,
+    Target,
+    TargetRole,
+)
 
 
 class TargetRoleInline(admin.TabularInline):
@@ -41,3 +49,69 @@ class FrameworkAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nobody adds, changes or deletes these rows here, superusers included: they are written
+    by the services (the history and versions never change at all)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(HistoryEvent)
+class HistoryEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "event",
+        "outcome",
+        "actor_name",
+        "actor_kind",
+        "target",
+        "framework_name",
+        "change_request_id",
+    ]
+    list_filter = ["event", "outcome", "actor_kind", "target"]
+    search_fields = ["framework_name", "actor_name", "correlation_id"]
+    date_hierarchy = "created_at"
+    # Only the snapshot columns: the user or change a row names may no longer exist.
+    list_select_related = ["target"]
+    show_full_result_count = False
+
+
+@admin.register(DocumentVersion)
+class DocumentVersionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "content_hash", "created_at"]
+    search_fields = ["content_hash"]
+
+
+class ApprovalInline(admin.TabularInline):
+    model = Approval
+    extra = 0
+    fields = ["reviewer_name", "decision", "content_hash", "reason", "created_at", "dismissed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "target", "framework_name", "state", "author_name", "updated_at"]
+    list_filter = ["state", "kind", "target"]
+    search_fields = ["framework_name", "author_name", "reason"]
+    list_select_related = ["target"]
+    inlines = [ApprovalInline]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from itertools import groupby
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from frameworks import access, document, services
+from frameworks import access, document, history, services
 from frameworks.access import Action
 from frameworks.catalog import CONTROLS
 from frameworks.models import Framework, Target
@@ -42,10 +42,26 @@ def framework_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frameworks/list.html", {"groups": groups})
 
 
+def _before(request: HttpRequest) -> int | None:
+    """The history cursor: rows older than this id. Anything else reads as the first page."""
+    value = request.GET.get("before", "")
+    return int(value) if value.isdigit() else None
+
+
 @require_GET
 def framework_detail(request: HttpRequest, target: str, name: str) -> HttpResponse:
-    target_obj = _get_target_for(request, target, Action.VIEW)
-    framework = get_object_or_404(Framework, target=target_obj, name=name)
+    # The framework and its target in one query; when there is no such framework, the target
+    # still answers first (404, or 403 to someone who may not look at it).
+    found = Framework.objects.select_related("target").filter(target__slug=target, name=name)
+    framework = found.first()
+    if framework is None:
+        _get_target_for(request, target, Action.VIEW)
+        raise Http404("No such framework.")
+    target_obj = framework.target
+    access.require(request.user, Action.VIEW, target_obj)
+    page = history.framework_page(target_obj, name, before=_before(request))
+    if request.htmx:
+        return render(request, "frameworks/detail.html#history", {"page": page})
     doc = document.parse(framework.api_document())
     controls = [
         {
@@ -68,7 +84,7 @@ def framework_detail(request: HttpRequest, target: str, name: str) -> HttpRespon
     return render(
         request,
         "frameworks/detail.html",
-        {"target": target_obj, "framework": framework, "controls": controls},
+        {"target": target_obj, "framework": framework, "controls": controls, "page": page},
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import Client
 
 from frameworks import aws
@@ -50,6 +51,38 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
     if item.get_closest_marker("browser") and not chromium_path():
         unavailable("needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)")
+
+
+# --- PostgreSQL: flushing past the append-only triggers ------------------------------------
+
+_TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def _is_transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool(_TRANSACTIONAL_FIXTURES & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _flush_past_append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A transactional test ends with a flush that TRUNCATEs every table, which the triggers of
+    migration 0004 refuse for the history and the document versions. Just before that flush,
+    this session stops firing triggers (session_replication_role = replica; only a superuser
+    may, so production is not weakened). Django closes the connection right after the flush,
+    so the next test starts with the triggers firing again.
+    """
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not (
+        _is_transactional(request)
+    ):
+        yield
+        return
+    # Set up after the database helper, so this teardown runs before its flush.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
 
 
 # --- AWS: a private credentials file with one profile per emulated account ------------------
@@ -120,6 +153,12 @@ def other_target(db: None, emulator: object) -> Target:
 # --- People: one user per role, and one with no role ---------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    """Tests make many users; the real hasher's deliberate slowness is not what they test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(username: str, role: str | None) -> User:
     user = User.objects.create_user(username, f"{username}@example.com", "password")
     if role:
@@ -154,6 +193,16 @@ def admin_user(db: None) -> User:
 @pytest.fixture
 def outsider(db: None) -> User:
     return _user("olive", None)
+
+
+@pytest.fixture
+def other_editor(db: None) -> User:
+    return _user("eddie", "editor")
+
+
+@pytest.fixture
+def other_approver(db: None) -> User:
+    return _user("abe", "approver")
 
 
 def client_for(user: User) -> Client:

@@ -36,3 +36,17 @@ def make_framework(
     }
     values.update(fields)
     return Framework.objects.create(target=target, name=name, **values)
+
+
+def with_hash(framework: Framework) -> Framework:
+    """Give a mirror row the content hash sync would have computed for it."""
+    from frameworks import document
+
+    framework.content_hash = document.content_hash(document.parse(framework.api_document()))
+    framework.save(update_fields=["content_hash"])
+    return framework
+
+
+def make_live_framework(target: Target, name: str = "daily", controls: int = 2, **fields: object):
+    """A mirror row as sync leaves it, content hash included."""
+    return with_hash(make_framework(target, name, controls, **fields))

@@ -189,8 +189,9 @@ def test_sync_writes_the_mirror_in_a_constant_number_of_queries(
                 }
             ],
         )
-    # lease, target, savepoint, existing, insert, update, vanished?, target, savepoint, release
-    with django_assert_max_num_queries(10):
+    # lease, target, savepoint, open changes, existing, versions insert + read, insert,
+    # update, history head, history insert, head update, target, savepoint, release
+    with django_assert_max_num_queries(15):
         result = services.target_sync(target_id=target.pk)
     assert len(result.created) == 5 and result.unchanged == 5
 
@@ -202,3 +203,201 @@ def test_the_command_names_unknown_targets_and_fails_on_errors(target, emulator,
     emulator.control.fail_next("AccessDeniedException", count=1)
     with pytest.raises(CommandError, match="1 target"):
         call_command("sync_frameworks", "--target", "prod-eu")
+
+
+# --- sync writes history, and marks changes stale ------------------------------------------
+
+
+def _controls(days: int) -> list[dict]:
+    return [
+        {
+            "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
+            "ControlInputParameters": [
+                {"ParameterName": "requiredRetentionDays", "ParameterValue": str(days)}
+            ],
+        }
+    ]
+
+
+def _rows(**filters) -> list:
+    from frameworks.models import HistoryEvent
+
+    return list(HistoryEvent.objects.filter(**filters).order_by("id"))
+
+
+def test_sync_records_a_version_and_a_history_row_for_new_changed_and_gone(target, emulator):
+    from frameworks import history
+    from frameworks.models import ActorKind, DocumentVersion, Event
+
+    aws = backup(emulator)
+    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    aws.create_framework(FrameworkName="two", FrameworkControls=_controls(7))
+    services.target_sync(target_id=target.pk)
+    services.target_sync(target_id=target.pk)  # nothing changed: nothing recorded
+    aws.update_framework(FrameworkName="one", FrameworkControls=_controls(40))
+    aws.delete_framework(FrameworkName="two")
+    services.target_sync(target_id=target.pk)
+
+    one = _rows(framework_name="one")
+    assert [r.event for r in one] == [Event.SYNC_NEW, Event.SYNC_CHANGED]
+    assert one[0].version_before is None and one[0].version_after is not None
+    assert one[1].version_before == one[0].version_after
+    assert one[1].version_after.content_hash == Framework.objects.get(name="one").content_hash
+    assert {r.actor_kind for r in one} == {ActorKind.SYNC}
+    assert all(r.actor_host for r in one)
+    changes = history.changes_of(one[1])
+    assert [c.kind for c in changes] == ["parameter_changed"]
+    assert (changes[0].old, changes[0].new) == ("35", "40")
+
+    two = _rows(framework_name="two")
+    assert [r.event for r in two] == [Event.SYNC_NEW, Event.SYNC_GONE]
+    assert two[1].version_before == two[0].version_after and two[1].version_after is None
+    assert DocumentVersion.objects.count() == 3
+    assert history.verify() == (4, None)
+
+
+def _open_change(target, editor, approver, *, approve: bool):
+    """An update of 'one' by `editor`, submitted (and approved), based on the live document."""
+    from frameworks.models import ChangeKind
+
+    change = services.change_request_create_draft(
+        user=editor,
+        target_id=target.pk,
+        kind=ChangeKind.UPDATE,
+        framework_name="one",
+        document={"FrameworkControls": _controls(50)},
+    )
+    change = services.change_request_submit(user=editor, change_id=change.pk, reason="longer")
+    if approve:
+        change = services.change_request_approve(
+            user=approver, change_id=change.pk, content_hash=change.proposed_hash
+        )
+    return change
+
+
+@pytest.mark.parametrize("approve", [False, True], ids=["submitted", "approved"])
+def test_sync_marks_an_open_change_stale_when_aws_moved_away_from_its_base(
+    target, emulator, editor, approver, approve
+):
+    from frameworks.models import ActorKind, ChangeRequest, ChangeState, Event
+
+    aws = backup(emulator)
+    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    services.target_sync(target_id=target.pk)
+    change = _open_change(target, editor, approver, approve=approve)
+    state_before = change.state
+
+    services.target_sync(target_id=target.pk)  # nothing moved: the change stays as it is
+    assert ChangeRequest.objects.get(pk=change.pk).state == state_before
+
+    aws.update_framework(FrameworkName="one", FrameworkControls=_controls(36))
+    result = services.target_sync(target_id=target.pk)
+    assert result.stale == [change.pk]
+    change.refresh_from_db()
+    assert change.state == ChangeState.STALE
+    stale = _rows(event=Event.STALE)
+    assert len(stale) == 1 and stale[0].change_request_id == change.pk
+    assert stale[0].actor_kind == ActorKind.SYNC
+    assert stale[0].details["state_before"] == state_before
+    assert stale[0].details["base_hash"] == change.base_version.content_hash
+    assert stale[0].details["live_hash"] == Framework.objects.get(name="one").content_hash
+    assert stale[0].version_after.content_hash == stale[0].details["live_hash"]
+
+
+def test_sync_marks_an_open_change_stale_when_its_framework_is_gone(
+    target, emulator, editor, approver
+):
+    from frameworks.models import ChangeState
+
+    aws = backup(emulator)
+    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    services.target_sync(target_id=target.pk)
+    change = _open_change(target, editor, approver, approve=False)
+    aws.delete_framework(FrameworkName="one")
+    services.target_sync(target_id=target.pk)
+    change.refresh_from_db()
+    assert change.state == ChangeState.STALE
+
+
+def test_sync_marks_a_create_stale_when_the_framework_appears_in_aws(target, emulator, editor):
+    from frameworks.models import ChangeKind, ChangeState
+
+    change = services.change_request_create_draft(
+        user=editor,
+        target_id=target.pk,
+        kind=ChangeKind.CREATE,
+        framework_name="fresh",
+        document={"FrameworkControls": _controls(9)},
+    )
+    services.change_request_submit(user=editor, change_id=change.pk, reason="new")
+    backup(emulator).create_framework(FrameworkName="fresh", FrameworkControls=_controls(9))
+    services.target_sync(target_id=target.pk)
+    change.refresh_from_db()
+    assert change.state == ChangeState.STALE
+
+
+def test_sync_leaves_alone_a_framework_whose_change_is_being_applied(
+    target, emulator, editor, approver
+):
+    from frameworks.models import ChangeState, Event
+
+    aws = backup(emulator)
+    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    services.target_sync(target_id=target.pk)
+    change = _open_change(target, editor, approver, approve=True)
+    services.change_request_claim(
+        change_id=change.pk, worker="w1", lease_seconds=60, max_attempts=3
+    )
+    mirror_before = Framework.objects.get(name="one")
+    aws.update_framework(FrameworkName="one", FrameworkControls=_controls(50))
+    aws.create_framework(FrameworkName="other", FrameworkControls=_controls(1))
+
+    result = services.target_sync(target_id=target.pk)
+    assert result.held == ["one"] and result.created == ["other"]
+    mirror = Framework.objects.get(name="one")
+    assert (mirror.content_hash, mirror.last_synced_at) == (
+        mirror_before.content_hash,
+        mirror_before.last_synced_at,
+    )
+    change.refresh_from_db()
+    assert change.state == ChangeState.APPLYING
+    assert not _rows(framework_name="one", event=Event.SYNC_CHANGED)
+
+    aws.delete_framework(FrameworkName="one")  # gone while applying: still left to the worker
+    result = services.target_sync(target_id=target.pk)
+    assert result.gone == [] and Framework.objects.get(name="one").present
+
+
+@pytest.mark.parametrize("size", [3, 12])
+def test_sync_with_history_takes_the_same_queries_at_any_size(
+    target, emulator, editor, django_assert_num_queries, size
+):
+    """New, changed and gone frameworks, versions, history rows and a stale change: a constant
+    number of queries whatever the number of frameworks (shown at two sizes)."""
+    from frameworks.models import ChangeKind
+
+    emulator.control.configure(max_frameworks=50, max_controls=500)
+    aws = backup(emulator)
+    for i in range(size):
+        aws.create_framework(FrameworkName=f"f{i}", FrameworkControls=_controls(i + 1))
+    services.target_sync(target_id=target.pk)
+    change = services.change_request_create_draft(
+        user=editor,
+        target_id=target.pk,
+        kind=ChangeKind.UPDATE,
+        framework_name="f0",
+        document={"FrameworkControls": _controls(500)},
+    )
+    services.change_request_submit(user=editor, change_id=change.pk, reason="stale soon")
+    for i in range(size // 3):
+        aws.update_framework(FrameworkName=f"f{i}", FrameworkControls=_controls(100 + i))
+    for i in range(size // 3, 2 * size // 3):
+        aws.delete_framework(FrameworkName=f"f{i}")
+    for i in range(size // 3):
+        aws.create_framework(FrameworkName=f"g{i}", FrameworkControls=_controls(200 + i))
+    # lease, target, savepoint, open changes, existing, versions insert + read, insert, update,
+    # vanished, stale, history head, history insert, head update, target, savepoint, release
+    with django_assert_num_queries(17):
+        result = services.target_sync(target_id=target.pk)
+    assert len(result.changed) == len(result.gone) == len(result.created) == size // 3
+    assert result.stale == [change.pk]

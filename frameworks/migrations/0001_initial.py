@@ -7,70 +7,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Target',
+            name="Target",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='Short name used in addresses, e.g. prod-eu.', max_length=64, unique=True)),
-                ('display_name', models.CharField(max_length=128)),
-                ('region', models.CharField(max_length=32, validators=[django.core.validators.RegexValidator('^[a-z]{2}(-[a-z]+)+-\\d+$', 'Enter a Region code like eu-west-1.')])),
-                ('profile', models.CharField(blank=True, help_text="Named profile of the AWS shared credentials files; empty for boto3's default chain.", max_length=128)),
-                ('endpoint_url', models.URLField(blank=True, help_text='Only when pointing at an emulator; empty for real AWS.')),
-                ('account_id', models.CharField(blank=True, editable=False, max_length=12)),
-                ('max_frameworks', models.PositiveSmallIntegerField(default=15, help_text='AWS quota of frameworks in this account and Region.')),
-                ('max_controls', models.PositiveSmallIntegerField(default=50, help_text='AWS quota of controls in this account and Region, across frameworks.')),
-                ('sync_lease_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('sync_lease_owner', models.CharField(blank=True, editable=False, max_length=64)),
-                ('last_synced_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('last_sync_error', models.TextField(blank=True, editable=False)),
-                ('last_sync_error_code', models.CharField(blank=True, editable=False, max_length=128)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="Short name used in addresses, e.g. prod-eu.",
+                        max_length=64,
+                        unique=True,
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=128)),
+                (
+                    "region",
+                    models.CharField(
+                        max_length=32,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z]{2}(-[a-z]+)+-\\d+$", "Enter a Region code like eu-west-1."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "profile",
+                    models.CharField(
+                        blank=True,
+                        help_text="Named profile of the AWS shared credentials files; empty for boto3's default chain.",
+                        max_length=128,
+                    ),
+                ),
+                (
+                    "endpoint_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Only when pointing at an emulator; empty for real AWS.",
+                    ),
+                ),
+                ("account_id", models.CharField(blank=True, editable=False, max_length=12)),
+                (
+                    "max_frameworks",
+                    models.PositiveSmallIntegerField(
+                        default=15, help_text="AWS quota of frameworks in this account and Region."
+                    ),
+                ),
+                (
+                    "max_controls",
+                    models.PositiveSmallIntegerField(
+                        default=50,
+                        help_text="AWS quota of controls in this account and Region, across frameworks.",
+                    ),
+                ),
+                ("sync_lease_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("sync_lease_owner", models.CharField(blank=True, editable=False, max_length=64)),
+                ("last_synced_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("last_sync_error", models.TextField(blank=True, editable=False)),
+                (
+                    "last_sync_error_code",
+                    models.CharField(blank=True, editable=False, max_length=128),
+                ),
             ],
             options={
-                'ordering': ['display_name'],
+                "ordering": ["display_name"],
             },
         ),
         migrations.CreateModel(
-            name='Framework',
+            name="Framework",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=256)),
-                ('arn', models.CharField(blank=True, max_length=512)),
-                ('description', models.TextField(blank=True)),
-                ('controls', models.JSONField(default=list)),
-                ('content_hash', models.CharField(blank=True, max_length=64)),
-                ('deployment_status', models.CharField(blank=True, max_length=32)),
-                ('framework_status', models.CharField(blank=True, max_length=32)),
-                ('idempotency_token', models.CharField(blank=True, max_length=128)),
-                ('creation_time', models.DateTimeField(blank=True, null=True)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('present', models.BooleanField(default=True)),
-                ('gone_since', models.DateTimeField(blank=True, null=True)),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='frameworks', to='frameworks.target')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=256)),
+                ("arn", models.CharField(blank=True, max_length=512)),
+                ("description", models.TextField(blank=True)),
+                ("controls", models.JSONField(default=list)),
+                ("content_hash", models.CharField(blank=True, max_length=64)),
+                ("deployment_status", models.CharField(blank=True, max_length=32)),
+                ("framework_status", models.CharField(blank=True, max_length=32)),
+                ("idempotency_token", models.CharField(blank=True, max_length=128)),
+                ("creation_time", models.DateTimeField(blank=True, null=True)),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("present", models.BooleanField(default=True)),
+                ("gone_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="frameworks",
+                        to="frameworks.target",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['target__display_name', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('target', 'name'), name='framework_unique_name_per_target')],
+                "ordering": ["target__display_name", "name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("target", "name"), name="framework_unique_name_per_target"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TargetRole',
+            name="TargetRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='auth.group')),
-                ('target', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='frameworks.target')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='target_roles', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="frameworks.target",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="target_roles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'group', 'target'), name='target_role_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "group", "target"), name="target_role_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,330 @@
+"""The change history: append a row, chain it, verify the chain.
+
+Every row carries the hash of the row before it and a hash over its own content plus that one
+(sha256 of a canonical JSON). Appends lock the single ``HistoryHead`` row inside the caller's
+transaction, so rows are numbered 1, 2, 3, ... without gaps and the chain never forks, even when
+many transactions append at once (PostgreSQL: SELECT ... FOR UPDATE; SQLite: our transactions
+are IMMEDIATE, so a writer holds the database lock from BEGIN).
+
+The head is locked last in every transaction that writes history, after any change request
+rows, so the two kinds of lock are always taken in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from frameworks import document
+from frameworks.models import (
+    ActorKind,
+    ChangeRequest,
+    DocumentVersion,
+    HistoryEvent,
+    HistoryHead,
+    Outcome,
+    Target,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+GENESIS = "0" * 64
+#: Rows per page on a framework's page.
+PAGE_SIZE = 25
+
+_correlation: ContextVar[str | None] = ContextVar("history_correlation", default=None)
+
+
+@contextmanager
+def correlation(correlation_id: str | None = None) -> Iterator[str]:
+    """Rows appended inside share one correlation id: the given one, the one already in force
+    (a service called by another, a task's id), or a new one."""
+    current = _correlation.get()
+    if current and not correlation_id:
+        yield current
+        return
+    token = _correlation.set(correlation_id or uuid.uuid4().hex)
+    try:
+        yield _correlation.get() or ""
+    finally:
+        _correlation.reset(token)
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, as they were then: a person, the apply worker, sync or the system."""
+
+    kind: str
+    name: str
+    user_id: int | None = None
+    host: str = ""
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser) -> Actor:
+        return cls(ActorKind.USER, user.get_username(), user.pk)
+
+    @classmethod
+    def worker(cls, owner: str) -> Actor:
+        """The apply worker; `owner` is its lease owner id ("host:pid:..."), kept as the name."""
+        return cls(ActorKind.WORKER, owner, host=_host())
+
+    @classmethod
+    def sync(cls) -> Actor:
+        return cls(ActorKind.SYNC, "sync", host=_host())
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, name, host=_host())
+
+
+@dataclass
+class Entry:
+    """One row to append; ``append_many`` numbers, times and chains it."""
+
+    event: str
+    actor: Actor
+    outcome: str = Outcome.OK
+    target: Target | int | None = None
+    framework_name: str = ""
+    change_request: ChangeRequest | None = None
+    version_before: DocumentVersion | None = None
+    version_after: DocumentVersion | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _pk(value: Any) -> int | None:
+    return getattr(value, "pk", value)
+
+
+def _json_safe(details: dict[str, Any]) -> dict[str, Any]:
+    """Details exactly as they will read back from the database (dates as text, etc.), so the
+    hash computed now matches the one recomputed later."""
+    return json.loads(json.dumps(details, cls=DjangoJSONEncoder))
+
+
+def canonical(row: HistoryEvent) -> dict[str, Any]:
+    """The content a row's hash covers: every column except the hash itself."""
+    return {
+        "id": row.id,
+        "created_at": row.created_at.astimezone(UTC).isoformat(),
+        "actor_id": row.actor_id,
+        "actor_name": row.actor_name,
+        "actor_kind": row.actor_kind,
+        "actor_host": row.actor_host,
+        "target_id": row.target_id,
+        "framework_name": row.framework_name,
+        "change_request_id": row.change_request_id,
+        "event": row.event,
+        "outcome": row.outcome,
+        "version_before_id": row.version_before_id,
+        "version_after_id": row.version_after_id,
+        "details": row.details,
+        "correlation_id": row.correlation_id,
+        "schema_version": row.schema_version,
+        "prev_hash": row.prev_hash,
+    }
+
+
+def row_hash(row: HistoryEvent) -> str:
+    text = json.dumps(canonical(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _lock_head() -> HistoryHead:
+    # get_or_create: a transactional test's flush empties this table like every other.
+    head, _ = HistoryHead.objects.select_for_update().get_or_create(
+        pk=1, defaults={"last_id": 0, "last_hash": GENESIS}
+    )
+    return head
+
+
+def append_many(entries: list[Entry]) -> list[HistoryEvent]:
+    """Append rows in order, in the caller's transaction (or a new one): three queries however
+    many rows."""
+    if not entries:
+        return []
+    with transaction.atomic(savepoint=False):
+        head = _lock_head()
+        now = timezone.now()
+        correlation_id = _correlation.get() or uuid.uuid4().hex
+        rows: list[HistoryEvent] = []
+        prev_hash, next_id = head.last_hash, head.last_id + 1
+        for entry in entries:
+            change = entry.change_request
+            row = HistoryEvent(
+                id=next_id,
+                created_at=now,
+                actor_id=entry.actor.user_id,
+                actor_name=entry.actor.name[:150],
+                actor_kind=entry.actor.kind,
+                actor_host=entry.actor.host,
+                target_id=_pk(entry.target) or (change.target_id if change else None),
+                framework_name=entry.framework_name or (change.framework_name if change else ""),
+                change_request_id=_pk(change),
+                event=entry.event,
+                outcome=entry.outcome,
+                version_before_id=_pk(entry.version_before),
+                version_after_id=_pk(entry.version_after),
+                details=_json_safe(entry.details),
+                correlation_id=correlation_id,
+                schema_version=HistoryEvent.SCHEMA_VERSION,
+                prev_hash=prev_hash,
+            )
+            row.row_hash = row_hash(row)
+            rows.append(row)
+            prev_hash, next_id = row.row_hash, next_id + 1
+        HistoryEvent.objects.bulk_create(rows)
+        HistoryHead.objects.filter(pk=head.pk).update(last_id=rows[-1].id, last_hash=prev_hash)
+    return rows
+
+
+def append(event: str, actor: Actor, **fields: Any) -> HistoryEvent:
+    """Append one row; see ``Entry`` for the fields."""
+    return append_many([Entry(event, actor, **fields)])[0]
+
+
+# --- verifying ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first place the chain does not hold: what happened and to which row."""
+
+    kind: str  # "edited", "removed", "inserted"
+    row_id: int | None
+    message: str
+
+
+def _row_problem(row: HistoryEvent, expected_id: int, prev_hash: str) -> Problem | None:
+    if row.row_hash != row_hash(row):
+        return Problem("edited", row.id, f"row {row.id} was edited: it no longer matches its hash")
+    if row.id > expected_id:
+        gone = (
+            f"row {expected_id} was"
+            if row.id == expected_id + 1
+            else (f"rows {expected_id}-{row.id - 1} were")
+        )
+        return Problem(
+            "removed", expected_id, f"{gone} removed: row {row.id} follows row {expected_id - 1}"
+        )
+    if row.prev_hash != prev_hash:
+        # Both rows match their own hashes, but they were not written one after the other: the
+        # earlier one was put in place of the row that was there.
+        return Problem(
+            "inserted",
+            row.id - 1,
+            f"row {row.id - 1} was inserted: row {row.id} was chained to a different row",
+        )
+    return None
+
+
+def _head_problem(head: HistoryHead | None, last_id: int, last_hash: str) -> Problem | None:
+    head_id = head.last_id if head else 0
+    head_hash = head.last_hash if head else GENESIS
+    if last_id > head_id:
+        return Problem(
+            "inserted",
+            head_id + 1,
+            f"row {head_id + 1} was inserted after the last row the application appended "
+            f"({head_id})",
+        )
+    if last_id < head_id:
+        return Problem(
+            "removed",
+            last_id + 1,
+            f"row {last_id + 1} was removed: the application appended up to row {head_id}",
+        )
+    if last_hash != head_hash:
+        return Problem("edited", last_id, f"row {last_id} was replaced after it was appended")
+    return None
+
+
+def _version_problem() -> Problem | None:
+    for version in DocumentVersion.objects.order_by("id").iterator(chunk_size=500):
+        try:
+            same = document.content_hash(version.as_document()) == version.content_hash
+        except document.DocumentError:
+            same = False
+        if not same:
+            return Problem(
+                "edited", None, f"document version {version.pk} was edited: its content changed"
+            )
+    return None
+
+
+def verify() -> tuple[int, Problem | None]:
+    """Walk the chain from the first row: (rows checked, first problem or None)."""
+    expected_id, prev_hash, count = 1, GENESIS, 0
+    for row in HistoryEvent.objects.order_by("id").iterator(chunk_size=2000):
+        problem = _row_problem(row, expected_id, prev_hash)
+        if problem:
+            return count, problem
+        count += 1
+        expected_id, prev_hash = row.id + 1, row.row_hash
+    problem = _head_problem(HistoryHead.objects.filter(pk=1).first(), expected_id - 1, prev_hash)
+    return count, problem or _version_problem()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    rows: list[HistoryEvent]
+    older: int | None  # the ?before= of the next page, if there is one
+    before: int | None = None  # this page's cursor (None: the newest rows)
+
+
+def _as_document(version: DocumentVersion | None) -> document.Document | None:
+    return version.as_document() if version is not None else None
+
+
+def changes_of(row: HistoryEvent) -> list[document.Change]:
+    """The semantic diff a row carries (between its versions), or nothing."""
+    if row.version_before_id is None and row.version_after_id is None:
+        return []
+    if row.version_before_id == row.version_after_id:
+        return []
+    return document.diff(_as_document(row.version_before), _as_document(row.version_after))
+
+
+def framework_page(target: Target, name: str, *, before: int | None = None) -> Page:
+    """One framework's rows, newest first, ``PAGE_SIZE`` at a time: one query however many."""
+    rows = HistoryEvent.objects.filter(target=target, framework_name=name)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    page = list(
+        rows.select_related("version_before", "version_after").order_by("-id")[: PAGE_SIZE + 1]
+    )
+    older = page[PAGE_SIZE - 1].id if len(page) > PAGE_SIZE else None
+    page = page[:PAGE_SIZE]
+    for row in page:
+        row.diff_lines = diff_lines(row)  # type: ignore[attr-defined]
+    return Page(page, older, before)
+
+
+def diff_lines(row: HistoryEvent) -> list[str]:
+    """The row's diff in sentences. A framework that appears is summed up rather than spelt
+    out: its whole content would only repeat, line by line, the document on the same page."""
+    changes = changes_of(row)
+    if row.version_before_id is None and row.version_after_id is not None:
+        count = len(row.version_after.document.get("FrameworkControls", []))
+        return [f"The framework, with {count} control{'' if count == 1 else 's'}."]
+    return [change.text for change in changes]

@@ -1,0 +1,358 @@
+"""Sync: bring the local mirror of each target up to date with what AWS holds, and record what
+changed in the history.
+
+AWS is read outside any transaction; the mirror, the document versions, the history rows and
+the change requests made stale by what sync saw are then written in one, in a number of queries
+that does not grow with the number of frameworks.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from frameworks import aws, document, history, notifications
+from frameworks.history import Actor, Entry
+from frameworks.models import (
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    DocumentVersion,
+    Event,
+    Framework,
+    Target,
+)
+
+log = logging.getLogger(__name__)
+
+MIRROR_FIELDS = [
+    "arn",
+    "description",
+    "controls",
+    "content_hash",
+    "deployment_status",
+    "framework_status",
+    "idempotency_token",
+    "creation_time",
+    "last_synced_at",
+    "present",
+    "gone_since",
+]
+
+
+@dataclass
+class SyncResult:
+    target: str
+    created: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    # Frameworks left alone because a change to them is being applied.
+    held: list[str] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)
+    skipped: bool = False
+    error: aws.AwsError | None = None
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return f"{self.target}: skipped, another sync of this target is running"
+        if self.error:
+            error = self.error
+            return f"{self.target}: failed: {error.words} ({error.code}: {error.message})"
+        text = (
+            f"{self.target}: {len(self.created)} new, {len(self.changed)} changed, "
+            f"{len(self.gone)} gone, {self.unchanged} unchanged"
+        )
+        if self.held:
+            text += f", {len(self.held)} left alone while a change to them is applied"
+        return text
+
+
+def _lease_owner() -> str:
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+
+
+def parse_answer(described: dict[str, Any]) -> document.Document | None:
+    """The document in a DescribeFramework answer, or None if it cannot be read."""
+    try:
+        return document.parse(described)
+    except document.DocumentError:
+        # What AWS holds is what it holds: a mirror row is still worth having without a hash.
+        log.warning("DescribeFramework answer for %s did not parse", described.get("FrameworkName"))
+        return None
+
+
+def _account_from_arn(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+def mirror_values(answer: dict[str, Any], parsed: document.Document | None, now: datetime) -> dict:
+    """The mirror columns for one DescribeFramework answer (shared with the apply path)."""
+    return {
+        "arn": answer.get("FrameworkArn", ""),
+        "description": answer.get("FrameworkDescription") or "",
+        "controls": answer.get("FrameworkControls") or [],
+        "content_hash": document.content_hash(parsed) if parsed else "",
+        "deployment_status": answer.get("DeploymentStatus", ""),
+        "framework_status": answer.get("FrameworkStatus", ""),
+        "idempotency_token": answer.get("IdempotencyToken") or "",
+        "creation_time": answer.get("CreationTime"),
+        "last_synced_at": now,
+        "present": True,
+        "gone_since": None,
+    }
+
+
+def mirror_document(framework: Framework) -> document.Document | None:
+    """The document the mirror holds for a present framework (None if gone or unreadable)."""
+    if not framework.present:
+        return None
+    try:
+        return document.parse(framework.api_document())
+    except document.DocumentError:
+        return None
+
+
+def _fetch(target: Target) -> list[dict[str, Any]]:
+    """List, then one DescribeFramework per framework (ListFrameworks lacks controls)."""
+    attempts = settings.AWS_SYNC_MAX_ATTEMPTS
+    described = []
+    for summary in aws.list_frameworks(target, max_attempts=attempts):
+        try:
+            described.append(
+                aws.describe_framework(target, summary["FrameworkName"], max_attempts=attempts)
+            )
+        except aws.AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            # Deleted between the list and the describe: it is simply gone.
+    return described
+
+
+def target_sync(*, target_id: int) -> SyncResult:
+    """Bring the mirror of one target up to date with AWS.
+
+    A lease on the target (a conditional UPDATE) keeps two syncs of it from overlapping; the
+    second one is skipped, not queued. AWS is read outside any transaction; the mirror is then
+    written in one. Frameworks AWS no longer lists are marked gone, never deleted. A failure is
+    kept on the target for people to see, and never stops other targets from syncing.
+    """
+    now = timezone.now()
+    owner = _lease_owner()
+    acquired = (
+        Target.objects.filter(pk=target_id)
+        .filter(Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now))
+        .update(
+            sync_lease_until=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+            sync_lease_owner=owner,
+        )
+    )
+    target = Target.objects.get(pk=target_id)
+    result = SyncResult(target=target.slug)
+    if not acquired:
+        result.skipped = True
+        return result
+    try:
+        try:
+            described = _fetch(target)
+        except aws.AwsError as exc:
+            result.error = exc
+            Target.objects.filter(pk=target.pk).update(
+                last_sync_error=f"{exc.words} {exc.message}".strip(),
+                last_sync_error_code=exc.code,
+            )
+            return result
+        with history.correlation():
+            _write_mirror(target, described, result)
+    finally:
+        Target.objects.filter(pk=target.pk, sync_lease_owner=owner).update(
+            sync_lease_until=None, sync_lease_owner=""
+        )
+    return result
+
+
+@dataclass
+class _Seen:
+    """One framework that appeared, changed or went: the history row it needs."""
+
+    event: str
+    name: str
+    before: document.Document | None
+    after: document.Document | None
+    details: dict[str, Any]
+
+
+class _Mirror:
+    """The in-memory work of one sync: what to insert, update and record."""
+
+    def __init__(self, target: Target, held: set[str], now: datetime) -> None:
+        self.target, self.held, self.now = target, held, now
+        self.existing = {f.name: f for f in Framework.objects.filter(target=target)}
+        self.to_create: list[Framework] = []
+        self.to_update: list[Framework] = []
+        self.vanished: list[str] = []
+        self.seen: list[_Seen] = []
+        self.live: dict[str, document.Document | None] = {
+            name: mirror_document(f) for name, f in self.existing.items()
+        }
+
+    def observe(self, answer: dict[str, Any], result: SyncResult) -> None:
+        name = answer["FrameworkName"]
+        parsed = parse_answer(answer)
+        values = mirror_values(answer, parsed, self.now)
+        details = {
+            "arn": values["arn"],
+            "content_hash": values["content_hash"] or None,
+            "deployment_status": values["deployment_status"],
+        }
+        framework = self.existing.get(name)
+        if framework is None:
+            self.to_create.append(Framework(target=self.target, name=name, **values))
+            result.created.append(name)
+            self.seen.append(_Seen(Event.SYNC_NEW, name, None, parsed, details))
+        elif framework.content_hash != values["content_hash"] or not framework.present:
+            result.changed.append(name)
+            # A framework that comes back after it was gone is new in AWS (it has a new ARN).
+            event = Event.SYNC_CHANGED if framework.present else Event.SYNC_NEW
+            self.seen.append(_Seen(event, name, self.live[name], parsed, details))
+        else:
+            result.unchanged += 1
+        if framework is not None:
+            for key, value in values.items():
+                setattr(framework, key, value)
+            self.to_update.append(framework)
+        self.live[name] = parsed
+
+    def vanish(self, names: set[str], result: SyncResult) -> None:
+        for name, framework in self.existing.items():
+            if framework.present and name not in names and name not in self.held:
+                self.vanished.append(name)
+                details = {"arn": framework.arn, "content_hash": None}
+                self.seen.append(_Seen(Event.SYNC_GONE, name, self.live[name], None, details))
+                self.live[name] = None
+        result.gone.extend(sorted(self.vanished))
+
+    def save(self) -> None:
+        Framework.objects.bulk_create(self.to_create)
+        if self.to_update:
+            Framework.objects.bulk_update(self.to_update, fields=MIRROR_FIELDS)
+        if self.vanished:
+            Framework.objects.filter(target=self.target, name__in=self.vanished).update(
+                present=False, gone_since=self.now, last_synced_at=self.now
+            )
+
+
+def _lock_changes(target: Target) -> list[ChangeRequest]:
+    """The target's submitted, approved and applying changes, locked until sync commits: a
+    worker cannot claim one halfway through, and the states read here stay true."""
+    return list(
+        ChangeRequest.objects.select_for_update(of=("self",))
+        # target and author: the e-mail to the author of a change going stale (issue 6).
+        .select_related("base_version", "target", "author")
+        .filter(
+            target=target,
+            state__in=[ChangeState.SUBMITTED, ChangeState.APPROVED, ChangeState.APPLYING],
+        )
+    )
+
+
+def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
+    """Whether the live document moved away from what `change` was reviewed against."""
+    if change.kind == ChangeKind.CREATE:
+        return live is not None
+    if live is None:
+        return True
+    return change.base_version.content_hash != document.content_hash(live)
+
+
+def _hash(doc: document.Document | None) -> str | None:
+    return document.content_hash(doc) if doc is not None else None
+
+
+@transaction.atomic
+def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncResult) -> None:
+    now = timezone.now()
+    changes = _lock_changes(target)
+    held = {c.framework_name for c in changes if c.state == ChangeState.APPLYING}
+    mirror = _Mirror(target, held, now)
+    account_id = target.account_id
+    for answer in described:
+        account_id = _account_from_arn(answer.get("FrameworkArn", "")) or account_id
+        if answer["FrameworkName"] in held:
+            result.held.append(answer["FrameworkName"])
+            continue
+        mirror.observe(answer, result)
+    mirror.vanish({answer["FrameworkName"] for answer in described}, result)
+    stale = [
+        c
+        for c in changes
+        if c.state != ChangeState.APPLYING and is_stale(c, mirror.live.get(c.framework_name))
+    ]
+    docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
+    docs += [mirror.live[c.framework_name] for c in stale if mirror.live.get(c.framework_name)]
+    versions = DocumentVersion.record_many(docs)
+    mirror.save()
+    if stale:
+        ChangeRequest.objects.filter(pk__in=[c.pk for c in stale]).update(
+            state=ChangeState.STALE, version=F("version") + 1, updated_at=now
+        )
+        result.stale.extend(c.pk for c in stale)
+    actor = Actor.sync()
+    entries = [
+        Entry(
+            seen.event,
+            actor,
+            target=target,
+            framework_name=seen.name,
+            version_before=versions.get(_hash(seen.before) or ""),
+            version_after=versions.get(_hash(seen.after) or ""),
+            details=seen.details,
+        )
+        for seen in mirror.seen
+    ]
+    entries += [_stale_entry(c, mirror.live.get(c.framework_name), versions, actor) for c in stale]
+    history.append_many(entries)
+    for change in stale:
+        notifications.author_news(change, "stale")  # issue 6: on commit
+    Target.objects.filter(pk=target.pk).update(
+        last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id
+    )
+
+
+def _stale_entry(
+    change: ChangeRequest,
+    live: document.Document | None,
+    versions: dict[str, DocumentVersion],
+    actor: Actor,
+) -> Entry:
+    live_hash = _hash(live)
+    return Entry(
+        Event.STALE,
+        actor,
+        change_request=change,
+        version_before=change.base_version,
+        version_after=versions.get(live_hash or ""),
+        details={
+            "state_before": change.state,
+            "base_hash": change.base_version.content_hash if change.base_version else None,
+            "live_hash": live_hash,
+        },
+    )
+
+
+def sync_all(*, target_slugs: list[str] | None = None) -> list[SyncResult]:
+    """Sync every target (or the named ones); one failing target does not stop the others."""
+    targets = Target.objects.order_by("slug")
+    if target_slugs:
+        targets = targets.filter(slug__in=target_slugs)
+    return [target_sync(target_id=pk) for pk in targets.values_list("pk", flat=True)]
