@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -12,8 +13,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"site_name": settings.SITE_NAME}
+    can_review = access.can_anywhere(user, access.Action.APPROVE)
     return {
         "site_name": settings.SITE_NAME,
         "user_roles": sorted(access.roles_on(user, None)),
         "can_manage": access.can(user, access.Action.MANAGE, None),
+        "can_review": can_review,
+        # A callable: the template calls it (one COUNT query) only where it shows the count.
+        "review_count": functools.partial(_review_count, user) if can_review else 0,
     }
+
+
+def _review_count(user: Any) -> int:
+    from frameworks.views_review import awaiting_review
+
+    return awaiting_review(user).count()

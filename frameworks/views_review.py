@@ -1,0 +1,386 @@
+"""Review: the change page, the approvers' queue, and one POST per transition.
+
+Views only read input and call a service; the services decide who may do what and record every
+refusal. A refusal because of who asked (``PermissionRefused``) is answered 403 with its
+sentence; any other refusal (wrong state, no reason, a proposal that moved on) is shown as a
+message on the change page, nothing having changed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import messages
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from frameworks import access, document, services
+from frameworks.access import Action
+from frameworks.catalog import CONTROLS
+from frameworks.document_diff import CONTROL_ADDED, CONTROL_REMOVED, DESCRIPTION_CHANGED
+from frameworks.models import (
+    Approval,
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    Decision,
+    HistoryEvent,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def awaiting_review(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ChangeRequest]:
+    """Submitted changes in the targets this user approves, not their own, that still wait for
+    their decision on the current proposal. One query, whatever the number of targets."""
+    if not access.can_anywhere(user, Action.APPROVE):
+        return ChangeRequest.objects.none()
+    decided = Approval.objects.filter(
+        change_request=OuterRef("pk"),
+        reviewer=user,
+        dismissed_at__isnull=True,
+        content_hash=OuterRef("current_review_hash"),
+    )
+    return (
+        ChangeRequest.objects.filter(
+            state=ChangeState.SUBMITTED, target__in=access.targets_for(user, Action.APPROVE)
+        )
+        .exclude(author=user)
+        # ChangeRequest.review_hash in SQL: what a reviewer decides on (a delete: its base).
+        .annotate(
+            current_review_hash=Case(
+                When(kind=ChangeKind.DELETE, then=F("base_version__content_hash")),
+                default=F("proposed_version__content_hash"),
+            )
+        )
+        .exclude(Exists(decided))
+    )
+
+
+def _forbidden(request: HttpRequest, message: str, *, recorded: bool = False) -> HttpResponse:
+    """403 with a sentence saying why (and whether the attempt went into the history)."""
+    context = {"message": message, "recorded": recorded}
+    return render(request, "frameworks/refused.html", context, status=403)
+
+
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    if not access.can_anywhere(request.user, Action.APPROVE):
+        return _forbidden(request, "Only approvers have a review queue.")
+    changes = list(
+        awaiting_review(request.user)
+        .select_related("target", "base_version", "proposed_version")
+        .order_by("submitted_at", "pk")
+    )
+    for change in changes:
+        change.changes = document.diff(*_documents(change))  # type: ignore[attr-defined]
+    return render(request, "frameworks/review_queue.html", {"changes": changes})
+
+
+# --- the change page ------------------------------------------------------------------------
+
+
+def _get_change(pk: int) -> ChangeRequest:
+    """The change with what its page shows, or 404."""
+    return get_object_or_404(
+        ChangeRequest.objects.select_related(
+            "target", "framework", "base_version", "proposed_version"
+        ),
+        pk=pk,
+    )
+
+
+def _documents(
+    change: ChangeRequest,
+) -> tuple[document.Document | None, document.Document | None]:
+    """(base, proposal): None for a create's base and a delete's proposal. Versions store no
+    name (it is the framework's identity, not content), so each is given the change's."""
+    base = change.base_version.as_document() if change.base_version_id else None
+    proposed = None
+    if change.kind != ChangeKind.DELETE and change.proposed_version_id:
+        proposed = change.proposed_version.as_document()
+    elif change.kind != ChangeKind.DELETE:
+        try:
+            proposed = document.parse(change.working_document)
+        except document.DocumentError:
+            proposed = None
+    for doc in (base, proposed):
+        if doc is not None:
+            doc.name = change.framework_name
+    return base, proposed
+
+
+def _side(doc: document.Document | None, marks: dict[int, str], params: dict[int, set]) -> list:
+    """One column of the side-by-side view: each control in words, with its diff mark."""
+    if doc is None:
+        return []
+    return [
+        {
+            "control": control,
+            "title": CONTROLS[control.name].title if control.name in CONTROLS else control.name,
+            "mark": marks.get(index, ""),
+            "scope_words": document.describe_scope(control.scope),
+            "parameters": [
+                {
+                    "parameter": p,
+                    "changed": p.name in params.get(index, ()),
+                    "words": document.describe_parameter(
+                        control.name, p, siblings=control.parameters
+                    ),
+                }
+                for p in control.parameters
+            ],
+        }
+        for index, control in enumerate(doc.controls)
+    ]
+
+
+def _control_index(path: str) -> int | None:
+    if not path.startswith("controls["):
+        return None
+    return int(path[len("controls[") : path.index("]")])
+
+
+def _side_by_side(
+    base: document.Document | None,
+    proposed: document.Document | None,
+    changes: list[document.Change],
+) -> dict[str, Any]:
+    """Both documents, each control marked added, removed or changed as the diff says."""
+    proposed_marks: dict[int, str] = {}
+    base_marks: dict[int, str] = {}
+    changed_params: dict[int, set[str]] = {}
+    for change in changes:
+        index = _control_index(change.path)
+        if index is None:
+            continue
+        if change.kind == CONTROL_REMOVED:
+            base_marks[index] = "removed"
+        elif change.kind == CONTROL_ADDED:
+            proposed_marks[index] = "added"
+        else:
+            proposed_marks.setdefault(index, "changed")
+            if change.parameter:
+                changed_params.setdefault(index, set()).add(change.parameter)
+    # A base control neither removed nor kept as it was is the other half of a changed pair.
+    kept = {document.control_key(c) for c in proposed.controls} if proposed else set()
+    for index, control in enumerate(base.controls if base else []):
+        if index not in base_marks and document.control_key(control) not in kept:
+            base_marks[index] = "changed"
+    return {
+        "base": _side(base, base_marks, {}),
+        "proposed": _side(proposed, proposed_marks, changed_params),
+        "description_changed": any(c.kind == DESCRIPTION_CHANGED for c in changes),
+    }
+
+
+def _findings(change: ChangeRequest, proposed: document.Document | None) -> list:
+    """What the validator and the account checks say of the proposal: of the document as
+    written while it is a draft, of the frozen version once submitted."""
+    if proposed is None:
+        return []
+    working = change.working_document if change.state == ChangeState.DRAFT else None
+    try:
+        doc = document.parse(working) if working else proposed
+    except document.DocumentError as error:
+        return error.findings
+    return services.change_request_findings(change, doc)
+
+
+def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
+    """The actions this viewer may take now: the services' rules, read ahead of time."""
+    target, state = change.target, change.state
+    author = change.author_id is not None and change.author_id == user.pk
+    author = author and access.can(user, Action.EDIT, target)
+    reviewer = access.can(user, Action.APPROVE, target) and change.author_id != user.pk
+    base_moved = change.kind != ChangeKind.CREATE and (
+        change.framework is None
+        or not change.framework.present
+        or change.framework.content_hash != change.base_version.content_hash
+    )
+    return {
+        "submit": author and state == ChangeState.DRAFT,
+        "approve": reviewer and state == ChangeState.SUBMITTED,
+        "reject": reviewer and state == ChangeState.SUBMITTED,
+        "reopen": author and state == ChangeState.SUBMITTED,
+        "withdraw": (author and state in (ChangeState.SUBMITTED, ChangeState.APPROVED))
+        or (access.can(user, Action.WITHDRAW_ANY, target) and state == ChangeState.APPROVED),
+        "rebase": author
+        and (state == ChangeState.STALE or (state == ChangeState.DRAFT and base_moved)),
+        "comment": access.can(user, Action.COMMENT, target),
+        "start_from": change.is_final and access.can(user, Action.EDIT, target),
+        "edit": author and state == ChangeState.DRAFT,
+    }
+
+
+@require_GET
+def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    change = _get_change(pk)
+    if not access.can(request.user, Action.VIEW, change.target):
+        return _forbidden(request, "You have no role on the target of this change.")
+    base, proposed = _documents(change)
+    changes = document.diff(base, proposed)
+    decisions = change.current_decisions()
+    return render(
+        request,
+        "frameworks/change_detail.html",
+        {
+            "change": change,
+            "target": change.target,
+            "changes": changes,
+            "sides": _side_by_side(base, proposed, changes),
+            "findings": _findings(change, proposed),
+            "decisions": decisions,
+            # change.current_approvals() without a second query.
+            "approvals": sum(
+                1
+                for d in decisions
+                if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
+            ),
+            "comments": list(change.comments.order_by("id")),
+            "timeline": list(HistoryEvent.objects.filter(change_request=change).order_by("id")),
+            "can": _buttons(request.user, change),
+        },
+    )
+
+
+# --- the transitions: one POST each ---------------------------------------------------------
+
+
+def _answer_refusals(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """403 with the service's sentence when it is about who asked; 404 for a change that does
+    not exist; otherwise the sentence as a message on the change page."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            return view(request, pk)
+        except services.PermissionRefused as refusal:
+            return _forbidden(request, refusal.message, recorded=True)
+        except services.TransitionRefused as refusal:
+            if refusal.code == "not_found":
+                raise Http404(refusal.message) from None
+            messages.error(request, refusal.message)
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("frameworks:change-detail", args=[pk]))
+            return redirect("frameworks:change-detail", pk)
+
+    return wrapped
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_POST
+@_answer_refusals
+def change_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    services.change_request_submit(
+        user=request.user,
+        change_id=pk,
+        reason=request.POST.get("reason", ""),
+        expected_version=_int_or_none(request.POST.get("version")),
+    )
+    messages.success(request, "Submitted for review. The approvers of this target were told.")
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    change = services.change_request_approve(
+        user=request.user,
+        change_id=pk,
+        content_hash=request.POST.get("content_hash", ""),
+        reason=request.POST.get("note", ""),
+    )
+    if change.state == ChangeState.APPROVED:
+        messages.success(request, "Approved. The change will now be applied to AWS.")
+    else:
+        messages.success(request, "Your approval is recorded; the change needs more approvals.")
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    services.change_request_reject(
+        user=request.user,
+        change_id=pk,
+        content_hash=request.POST.get("content_hash", ""),
+        reason=request.POST.get("reason", ""),
+    )
+    messages.success(request, "Rejected. The author was told why.")
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    services.change_request_reopen(
+        user=request.user, change_id=pk, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, "Reopened as a draft. Approvals given so far were dismissed.")
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    services.change_request_withdraw(
+        user=request.user, change_id=pk, reason=request.POST.get("reason", "")
+    )
+    messages.success(request, "Withdrawn. Nothing will be applied.")
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_rebase(request: HttpRequest, pk: int) -> HttpResponse:
+    services.change_request_rebase(user=request.user, change_id=pk)
+    messages.success(
+        request, "Rebased onto the current document: check the difference, then submit again."
+    )
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    services.change_request_comment(
+        user=request.user, change_id=pk, body=request.POST.get("body", "")
+    )
+    if request.htmx:
+        change = _get_change(pk)
+        return render(
+            request,
+            "frameworks/change_detail.html#comment-thread",
+            {
+                "change": change,
+                "comments": list(change.comments.order_by("id")),
+                "can": {"comment": True},
+            },
+        )
+    return redirect("frameworks:change-detail", pk)
+
+
+@require_POST
+@_answer_refusals
+def change_start_from(request: HttpRequest, pk: int) -> HttpResponse:
+    """'Start a new change from this one': a new draft with an ended change's document."""
+    new = services.change_request_start_from(user=request.user, change_id=pk)
+    messages.success(request, f"Draft #{new.pk} starts from change #{pk}, on the live document.")
+    return redirect("frameworks:change-edit", new.pk)
