@@ -14,9 +14,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@app.on_configure.connect
+@app.on_after_configure.connect
 def _make_broker_folders(sender: Celery, **kwargs: object) -> None:
-    """kombu's filesystem transport expects its folders to exist."""
+    """kombu's filesystem transport expects its folders to exist. (After configuration: reading
+    the configuration from inside ``on_configure`` loads it again, recursively.)"""
     options = sender.conf.broker_transport_options or {}
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):

@@ -196,6 +196,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
+# The editor posts at most 50 fields per control and 10 of its own (frameworks/forms.py,
+# FIELDS_PER_CONTROL and PAGE_FIELDS). The quotas allow 50 controls per account and Region, so one
+# framework has at most 50 (raise EDITOR_MAX_CONTROLS with the quota); 10 more rows leave room to
+# add a control before removing another. A POST with more fields is refused with a 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = (envint("EDITOR_MAX_CONTROLS", 50, minimum=1) + 10) * 50 + 10
+
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -205,18 +211,49 @@ USE_TZ = True
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "backup-frameworks@localhost")
 
-# --- Celery ----------------------------------------------------------------------------------
+# --- AWS -------------------------------------------------------------------------------------
+# Credentials come from boto3's chain (environment, shared files, instance roles) or a named
+# profile per target; nothing secret is stored here or in the database. The endpoint of the
+# emulator comes from boto3's own AWS_ENDPOINT_URL_BACKUP, or a target's endpoint URL.
+AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 5, minimum=1)
+AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 20, minimum=1)
+AWS_SYNC_MAX_ATTEMPTS = envint("AWS_SYNC_MAX_ATTEMPTS", 3, minimum=1)
+
+# --- Celery: one worker queue, beat for sync and the apply reconciler ------------------------
+# The database is the source of truth for work to do (see frameworks/apply.py): a message lost by
+# the broker only delays a change until the reconciler enqueues it again. These settings make a
+# message survive a worker that dies while running it, and keep the broker from handing one
+# message to two workers while the first legitimately holds it.
+
+
+def envfloat(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # The demo's broker: no server needed. It has no acknowledgements (a message is removed when a
+    # worker takes it), so after a crash the reconciler is what brings a change back.
     _broker_dir = DATA_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "memory://")):
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://", "memory://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+else:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL must be redis://, rediss:// or filesystem://, not {CELERY_BROKER_URL!r}"
     )
@@ -226,25 +263,93 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tests give each run its own queue so that parallel runs on one Redis never share messages.
+CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "celery")
+# Acknowledge a message only when its task has finished, and put it back when the process running
+# it dies (SIGKILL, OOM): a change is never lost with its worker. A task that kills its worker every
+# time would then loop; the attempt counter in the database (APPLY_MAX_ATTEMPTS) ends that.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per process: a long apply never sits on messages other workers could run.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# When the broker connection drops, the broker will redeliver the unacknowledged messages, so the
+# tasks running them are stopped rather than finished twice (and Celery 5 asks for a choice).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 # How often beat syncs every target with AWS, in seconds.
 SYNC_INTERVAL_SECONDS = envint("SYNC_INTERVAL_SECONDS", 300, minimum=10)
 # A sync of one target holds a lease this long; a crashed sync frees the target after it.
 SYNC_LEASE_SECONDS = envint("SYNC_LEASE_SECONDS", 300, minimum=10)
+
+# --- Applying approved changes (frameworks/apply.py; the README's "Applying changes") -----------
+# Attempts per change, counted in the database across retries, redeliveries and crashes: a change
+# whose worker dies every time ends failed after this many instead of looping.
+APPLY_MAX_ATTEMPTS = envint("APPLY_MAX_ATTEMPTS", 8, minimum=1)
+# And the total time from a change's first attempt after which no new attempt starts.
+APPLY_MAX_SECONDS = envfloat("APPLY_MAX_SECONDS", 3600.0, minimum=1.0)
+# Transient errors are retried after a random delay in [0, min(cap, base * 2**attempt)] (full
+# jitter): workers that failed together do not come back together.
+APPLY_RETRY_BASE_SECONDS = envfloat("APPLY_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
+APPLY_RETRY_MAX_DELAY_SECONDS = envfloat("APPLY_RETRY_MAX_DELAY_SECONDS", 300.0, minimum=0.0)
+# How often a worker asks AWS for the deployment status, and how long one run waits for a
+# deployment (someone else's before the call, its own after it) before it lets go and retries.
+APPLY_POLL_INTERVAL_SECONDS = envfloat("APPLY_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)
+APPLY_DEPLOYMENT_WAIT_SECONDS = envfloat("APPLY_DEPLOYMENT_WAIT_SECONDS", 600.0, minimum=0.0)
+# A worker renews its lease on a change at every step; one that stops renewing (it died) loses the
+# change this long after its last renewal. It must outlast the longest step between renewals: one
+# AWS request (connect + read timeout).
+APPLY_LEASE_SECONDS = envfloat(
+    "APPLY_LEASE_SECONDS", float(AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT + 15), minimum=1.0
+)
+if APPLY_LEASE_SECONDS <= AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"APPLY_LEASE_SECONDS ({APPLY_LEASE_SECONDS}) must be longer than one AWS request "
+        f"(AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT = {AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT})"
+    )
+# The reconciler (beat): returns changes whose lease expired and enqueues approved changes that
+# have waited this long without a worker taking them (their message was lost).
+RECONCILE_INTERVAL_SECONDS = envfloat("RECONCILE_INTERVAL_SECONDS", 60.0, minimum=0.1)
+APPLY_REQUEUE_AFTER_SECONDS = envfloat("APPLY_REQUEUE_AFTER_SECONDS", 300.0, minimum=0.0)
+# Chaos tests only: a folder where armed stage hooks make the worker stop at a named stage.
+APPLY_STAGE_HOOK_DIR = envstr("APPLY_STAGE_HOOK_DIR")
+
+# Time limits. One apply run is: a describe, the call, then polling for at most
+# APPLY_DEPLOYMENT_WAIT_SECONDS (plus the last describe started before that ends); the soft limit
+# leaves room for all of it, the hard limit kills a run that ignores the soft one.
+_AWS_REQUEST_SECONDS = AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT
+APPLY_TASK_SOFT_TIME_LIMIT = int(APPLY_DEPLOYMENT_WAIT_SECONDS + 3 * _AWS_REQUEST_SECONDS + 30)
+APPLY_TASK_TIME_LIMIT = APPLY_TASK_SOFT_TIME_LIMIT + 30
+# Every task gets these unless it declares its own (none declares a longer one).
+CELERY_TASK_SOFT_TIME_LIMIT = APPLY_TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = APPLY_TASK_TIME_LIMIT
+# Redis hands an unacknowledged message to another worker after the visibility timeout. A retry
+# waiting for its countdown is held unacknowledged by a worker, then runs: the timeout must exceed
+# the longest retry delay plus the longest run, or a change would be run twice at once (the claim
+# would stop the second, but only after it woke). tests/test_apply_settings.py checks this.
+_VISIBILITY_NEEDED = APPLY_RETRY_MAX_DELAY_SECONDS + CELERY_TASK_TIME_LIMIT
+CELERY_VISIBILITY_TIMEOUT = envint(
+    "CELERY_VISIBILITY_TIMEOUT", int(_VISIBILITY_NEEDED + 300), minimum=1
+)
+if CELERY_VISIBILITY_TIMEOUT <= _VISIBILITY_NEEDED:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT}) must be longer than the longest "
+        f"retry delay plus the longest task ({_VISIBILITY_NEEDED:.0f} seconds)"
+    )
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOUT
+
 CELERY_BEAT_SCHEDULE = {
     "sync-frameworks": {
         "task": "frameworks.tasks.sync_frameworks",
         "schedule": float(SYNC_INTERVAL_SECONDS),
+        # A beat message nobody ran before the next one is worthless: let it expire.
+        "options": {"expires": float(SYNC_INTERVAL_SECONDS)},
+    },
+    "reconcile-changes": {
+        "task": "frameworks.tasks.reconcile",
+        "schedule": RECONCILE_INTERVAL_SECONDS,
+        "options": {"expires": RECONCILE_INTERVAL_SECONDS},
     },
 }
-
-# --- AWS -------------------------------------------------------------------------------------
-# Credentials come from boto3's chain (environment, shared files, instance roles) or a named
-# profile per target; nothing secret is stored here or in the database. The endpoint of the
-# emulator comes from boto3's own AWS_ENDPOINT_URL_BACKUP, or a target's endpoint URL.
-AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 5, minimum=1)
-AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 20, minimum=1)
-AWS_SYNC_MAX_ATTEMPTS = envint("AWS_SYNC_MAX_ATTEMPTS", 3, minimum=1)
 
 LOGGING = {
     "version": 1,

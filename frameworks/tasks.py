@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
-from frameworks import services
+from frameworks import apply, services
 
 log = logging.getLogger(__name__)
 
@@ -16,3 +17,33 @@ def sync_frameworks(target_slugs: list[str] | None = None) -> None:
     """Run by beat on SYNC_INTERVAL_SECONDS and by the "sync now" button."""
     for result in services.sync_all(target_slugs=target_slugs):
         log.info("sync %s", result)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=settings.APPLY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.APPLY_TASK_TIME_LIMIT,
+    # The attempt counter in the database is the real bound (it also counts crashed runs);
+    # this only stops Celery from retrying forever if the database could not say so.
+    max_retries=settings.APPLY_MAX_ATTEMPTS,
+)
+def apply_change(self, change_id: int) -> str:
+    """Apply one approved change (enqueued on approval and by the reconciler). A transient
+    error comes back as a retry after the delay apply.py chose (full-jitter backoff)."""
+    result = apply.change_request_apply(
+        change_id=change_id, task_id=self.request.id or "", retries=self.request.retries
+    )
+    log.info("change %s: %s %s", change_id, result.outcome, result.detail)
+    if result.retry_in is not None:
+        raise self.retry(countdown=result.retry_in)
+    return result.outcome
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconcile() -> None:
+    """Run by beat every RECONCILE_INTERVAL_SECONDS: re-enqueue what the broker lost."""
+    for change_id in apply.changes_reconcile():
+        apply_change.delay(change_id)

@@ -11,7 +11,6 @@ import pytest
 from config import settings as config
 
 
-
 def load(**env: str) -> subprocess.CompletedProcess[str]:
     """Import the settings in a fresh interpreter (not under pytest) with this environment."""
     clean = {

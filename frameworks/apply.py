@@ -1,0 +1,611 @@
+"""Apply an approved change to AWS exactly once, whatever fails in between.
+
+The database is the source of truth. A run of ``change_request_apply`` (one Celery task
+execution) claims the change under a lease, asks AWS what it holds now, sends the approved
+document once with an IdempotencyToken derived from the change, and polls the deployment until it
+ends; every step is a service that moves the change with a conditional UPDATE and writes its
+history row. The broker only carries "look at change N": a lost message delays a change until the
+reconciler (``changes_reconcile``) enqueues it again, a duplicate finds the change claimed.
+
+One run, step by step:
+
+1. **Claim** (``services.change_request_claim``): approved → applying, ``attempts`` + 1, a lease
+   of ``APPLY_LEASE_SECONDS`` renewed as the run goes. A retry of this run takes the change over
+   from the lease this run handed it, a redelivered message from a run whose process died on
+   this host at once; a change whose attempts are used up ends failed.
+2. **Describe.** If AWS holds the approved document with this change's token, the call already
+   landed (a worker died after AWS accepted it): go straight to 5 without a second call. If the
+   live document moved away from the change's base, the change is stale and nothing is sent.
+   While a deployment is running, wait (poll), then look again.
+3. **The call**: UpdateFramework / CreateFramework with the full approved document and
+   ``idempotency_token(change)``, or DeleteFramework; ``max_attempts=1`` so botocore sends exactly
+   one HTTP request, recorded before it is sent and after it answers.
+4. **Errors** (``aws.ERRORS``): a transient one hands the lease to a Celery retry after a
+   full-jitter exponential delay, while attempts and total time last; a permanent one fails the
+   change at once, in plain words with AWS's raw code.
+5. **Poll** DescribeFramework until the deployment ends: COMPLETED → applied, with the mirror and
+   a document version from what AWS reports; FAILED → failed. A run that waited
+   ``APPLY_DEPLOYMENT_WAIT_SECONDS`` lets go and retries; the retry finds its own token (step 2).
+
+Stage hooks (``APPLY_STAGE_HOOK_DIR``) let chaos tests stop a worker at a named stage and kill it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from frameworks import aws, document, services
+from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
+from frameworks.sync import is_stale, parse_answer
+
+log = logging.getLogger(__name__)
+
+#: Where a chaos test can stop a worker (see ``_stage``).
+STAGES = ("claimed", "before_call", "after_call", "polling")
+
+DEPLOYMENT_FAILED = {
+    "code": "DeploymentFailed",
+    "words": (
+        "AWS accepted the change but could not deploy its controls (the deployment FAILED). "
+        "The framework in AWS now holds the approved document in a failed state; start a new "
+        "change from this one to correct it."
+    ),
+}
+DELETE_FAILED_WORDS = "AWS could not delete the framework (the deletion FAILED)."
+STILL_DEPLOYING = "DeploymentInProgress"
+STILL_DEPLOYING_WORDS = "A deployment of this framework was still running in AWS."
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What a run ended in: applied, failed, stale, retry (after ``retry_in`` seconds) or
+    skipped (another run holds the change, or it is not waiting to be applied)."""
+
+    outcome: str
+    retry_in: float | None = None
+    detail: str = ""
+
+
+class LeaseLost(Exception):
+    """This run no longer holds the change (the reconciler gave it to another worker)."""
+
+
+class StillDeploying(Exception):
+    """A run waited as long as it may for a deployment that is still running."""
+
+
+# --- the pieces a test can check on their own ----------------------------------------------
+
+
+def idempotency_token(change: ChangeRequest) -> str:
+    """The IdempotencyToken of `change`: the same across retries, redeliveries and reconciler
+    runs; different for another change with an identical document (the id) and after a rebase
+    (the base and approved hashes). DescribeFramework echoes it, which is how a worker that died
+    after AWS accepted the call knows that it did."""
+    base = change.base_version.content_hash if change.base_version_id else "-"
+    approved = change.proposed_version.content_hash if change.proposed_version_id else "-"
+    digest = hashlib.sha256(f"{change.pk}:{base}:{approved}".encode()).hexdigest()[:32]
+    return f"change-{change.pk}-{digest}"
+
+
+def backoff_seconds(
+    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**(attempt - 1))].
+
+    `attempt` is the attempt that just failed (1 for the first). The jitter spreads workers that
+    failed together (a throttled account, AWS briefly down) so they do not return together."""
+    ceiling = min(cap, base * 2 ** max(0, min(attempt - 1, 32)))
+    return (rng or random).uniform(0, ceiling)
+
+
+def handoff_owner(task_id: str, retries: int) -> str:
+    """The lease owner a run hands a change to while its Celery retry number `retries` waits.
+    Only that retry can take the change over (``change_request_claim(handoff=...)``)."""
+    return f"retry:{task_id}:{retries}"
+
+
+def deployment_state(status: str | None) -> str:
+    """ "running", "failed" or "done" for a DeploymentStatus, read defensively: AWS's own samples
+    show "Active" where the API documents COMPLETED."""
+    value = (status or "").strip().upper()
+    if value.endswith("IN_PROGRESS"):
+        return "running"
+    if value == "FAILED":
+        return "failed"
+    return "done"
+
+
+# --- what AWS holds -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Live:
+    """One DescribeFramework answer (None: AWS has no framework of that name)."""
+
+    answer: dict[str, Any] | None
+
+    @property
+    def exists(self) -> bool:
+        return self.answer is not None
+
+    @cached_property
+    def document(self) -> document.Document | None:
+        return parse_answer(self.answer) if self.answer is not None else None
+
+    @cached_property
+    def hash(self) -> str | None:
+        doc = self.document
+        return document.content_hash(doc) if doc is not None else None
+
+    @property
+    def token(self) -> str:
+        return (self.answer or {}).get("IdempotencyToken") or ""
+
+    @property
+    def status(self) -> str:
+        return (self.answer or {}).get("DeploymentStatus") or ""
+
+    @property
+    def framework_status(self) -> str:
+        return (self.answer or {}).get("FrameworkStatus") or ""
+
+    @property
+    def running(self) -> bool:
+        return self.exists and deployment_state(self.status) == "running"
+
+
+def _answer(response: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+def _request_id(response: dict[str, Any]) -> str:
+    return (response.get("ResponseMetadata") or {}).get("RequestId", "")
+
+
+def error_details(exc: aws.AwsError, **extra: Any) -> dict[str, Any]:
+    """An AWS error as the change and its history keep it: plain words and the raw answer."""
+    return {**exc.as_dict(), "words": exc.words, **extra}
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+class _Run:
+    """One execution of the apply task for one change, holding its lease."""
+
+    def __init__(self, change: ChangeRequest, owner: str, task_id: str, retries: int) -> None:
+        self.change = change
+        self.owner = owner
+        self.task_id = task_id
+        self.retries = retries
+        self.token = idempotency_token(change)
+        self.lease_until = time.monotonic() + settings.APPLY_LEASE_SECONDS
+        self.deadline = time.monotonic() + settings.APPLY_DEPLOYMENT_WAIT_SECONDS
+        self.last_status: str | None = None
+        self.polls = 0
+
+    @property
+    def target(self) -> Any:
+        return self.change.target
+
+    @property
+    def name(self) -> str:
+        return self.change.framework_name
+
+    # --- the lease ---
+
+    def renew(self) -> None:
+        """Keep the lease: renewed when half of it is gone, so a quick run never writes."""
+        lease = settings.APPLY_LEASE_SECONDS
+        if time.monotonic() < self.lease_until - lease / 2:
+            return
+        self.lease_until = time.monotonic() + lease
+        renewed = ChangeRequest.objects.filter(
+            pk=self.change.pk, state=ChangeState.APPLYING, lease_owner=self.owner
+        ).update(lease_until=timezone.now() + timedelta(seconds=lease))
+        if not renewed:
+            raise LeaseLost
+
+    # --- AWS ---
+
+    def describe(self) -> Live:
+        self.renew()
+        try:
+            return Live(_answer(aws.describe_framework(self.target, self.name, max_attempts=1)))
+        except aws.AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return Live(None)
+            self.record_error(exc, {"operation": "DescribeFramework", "FrameworkName": self.name})
+            raise
+
+    def record_error(
+        self, exc: aws.AwsError, request: dict[str, Any], ms: int | None = None
+    ) -> None:
+        services.change_request_record_attempt(
+            change_id=self.change.pk,
+            worker=self.owner,
+            stage="failed",
+            request=request,
+            error=error_details(exc),
+            request_id=exc.request_id,
+            duration_ms=ms,
+        )
+
+    def request(self) -> tuple[str, dict[str, Any]]:
+        """The operation and its arguments: the full approved document, never a diff."""
+        change = self.change
+        if change.kind == ChangeKind.DELETE:
+            return "DeleteFramework", {"FrameworkName": self.name}
+        doc = change.proposed_version.as_document()
+        kwargs = document.update_kwargs(doc, self.name)
+        if change.kind == ChangeKind.UPDATE:
+            return "UpdateFramework", kwargs
+        # A version keeps no tags (UpdateFramework cannot change them); a create's are in its
+        # working document.
+        tags = (change.working_document or {}).get("FrameworkTags")
+        if tags:
+            kwargs["FrameworkTags"] = dict(tags)
+        return "CreateFramework", kwargs
+
+    def call(self) -> None:
+        """The one call, recorded before it is sent and after it answers."""
+        operation, kwargs = self.request()
+        recorded = {"operation": operation, **kwargs}
+        if operation != "DeleteFramework":
+            recorded["IdempotencyToken"] = self.token
+        self.renew()
+        services.change_request_record_attempt(
+            change_id=self.change.pk, worker=self.owner, stage="started", request=recorded
+        )
+        started = time.monotonic()
+        try:
+            if operation == "UpdateFramework":
+                response = aws.update_framework(self.target, kwargs, token=self.token)
+            elif operation == "CreateFramework":
+                response = aws.create_framework(self.target, kwargs, token=self.token)
+            else:
+                response = aws.delete_framework(self.target, self.name)
+        except aws.AwsError as exc:
+            self.record_error(exc, recorded, _ms(started))
+            raise
+        _stage("after_call", self.change.pk)
+        services.change_request_record_attempt(
+            change_id=self.change.pk,
+            worker=self.owner,
+            stage="succeeded",
+            request=recorded,
+            response=_answer(response),
+            request_id=_request_id(response),
+            duration_ms=_ms(started),
+        )
+
+    # --- deciding ---
+
+    def landed(self, live: Live) -> bool:
+        """Whether AWS already holds what this change asks for, from an earlier run of it."""
+        if self.change.kind == ChangeKind.DELETE:
+            # DeleteFramework has no token: gone is done, a running delete is (taken as) ours.
+            return not live.exists or live.status.upper() == "DELETE_IN_PROGRESS"
+        return (
+            live.exists
+            and live.hash in self.expected_hashes(live)
+            # AWS echoes the last token; where it does not, the hash alone has to do.
+            and live.token in (self.token, "")
+        )
+
+    def expected_hashes(self, live: Live) -> set[str | None]:
+        """What AWS holds once this change landed: the approved document, or, when that has no
+        description (UpdateFramework cannot send a blank one), the approved document with the
+        description AWS kept."""
+        expected = {self.change.proposed_hash}
+        approved = self.change.proposed_version.as_document()
+        doc = live.document
+        if approved.description is None and doc is not None and doc.description:
+            approved.description = doc.description
+            expected.add(document.content_hash(approved))
+        return expected
+
+    def see(self, live: Live) -> None:
+        """Record each deployment status the first time it is seen."""
+        status = live.status if live.exists else "GONE"
+        if status != self.last_status:
+            services.change_request_record_deployment_status(
+                change_id=self.change.pk,
+                worker=self.owner,
+                status=status,
+                framework_status=live.framework_status,
+                poll=self.polls,
+            )
+            self.last_status = status
+
+    def wait(self) -> Live:
+        """Let a deployment run a while, then look again."""
+        if time.monotonic() >= self.deadline:
+            raise StillDeploying
+        # Deployments often end within seconds: look again soon, then every interval.
+        _pause(min(settings.APPLY_POLL_INTERVAL_SECONDS, 0.5 * 2**self.polls))
+        self.polls += 1
+        return self.describe()
+
+    def apply(self) -> ApplyResult:
+        live = self.describe()
+        while not self.landed(live):
+            if is_stale(self.change, live.document):
+                services.change_request_mark_stale(
+                    change_id=self.change.pk, live=live.answer, worker=self.owner
+                )
+                return ApplyResult("stale")
+            if not live.running:
+                _stage("before_call", self.change.pk)
+                self.call()
+                return self.finish(None)
+            # Someone's deployment of the base document is still running: AWS would answer
+            # ConflictException. Wait for it, then decide again on what it left.
+            self.see(live)
+            live = self.wait()
+        return self.finish(live)
+
+    def finish(self, live: Live | None) -> ApplyResult:
+        """Poll until the deployment ends; record applied or failed from what AWS reports."""
+        while True:
+            if live is None:
+                _stage("polling", self.change.pk)
+                live = self.describe()
+            if live.running:
+                # Each status while it runs gets a row; the final one is in the applied or
+                # failed row (one transaction less for the common case: deployed at once).
+                self.see(live)
+            if self.change.kind == ChangeKind.DELETE and not live.exists:
+                services.change_request_mark_applied(
+                    change_id=self.change.pk, worker=self.owner, described=None
+                )
+                return ApplyResult("applied")
+            if not live.exists:
+                raise aws.AwsError(
+                    "ResourceNotFoundException",
+                    f"Framework {self.name} disappeared while its change was deployed.",
+                    operation="DescribeFramework",
+                )
+            state = deployment_state(live.status)
+            if state == "failed":
+                words = (
+                    DELETE_FAILED_WORDS
+                    if self.change.kind == ChangeKind.DELETE
+                    else DEPLOYMENT_FAILED["words"]
+                )
+                error = {
+                    **DEPLOYMENT_FAILED,
+                    "words": words,
+                    "message": f"DeploymentStatus is {live.status}",
+                    "operation": "DescribeFramework",
+                    "deployment_status": live.status,
+                }
+                services.change_request_mark_failed(
+                    change_id=self.change.pk, worker=self.owner, error=error
+                )
+                return ApplyResult("failed", detail="DeploymentFailed")
+            if state == "done" and self.change.kind != ChangeKind.DELETE:
+                services.change_request_mark_applied(
+                    change_id=self.change.pk, worker=self.owner, described=live.answer
+                )
+                return ApplyResult("applied")
+            live = self.wait()
+
+    # --- errors ---
+
+    def give_up_or_retry(self, exc: aws.AwsError | None) -> ApplyResult:
+        """Transient trouble: retry later if attempts and time remain, else fail."""
+        change = self.change
+        delay = backoff_seconds(
+            change.attempts,
+            base=settings.APPLY_RETRY_BASE_SECONDS,
+            cap=settings.APPLY_RETRY_MAX_DELAY_SECONDS,
+        )
+        first = first_attempt_at(change.pk) or timezone.now()
+        elapsed = (timezone.now() - first).total_seconds()
+        if exc is None:
+            error: dict[str, Any] = {
+                "code": STILL_DEPLOYING,
+                "words": STILL_DEPLOYING_WORDS,
+                "message": f"DeploymentStatus was {self.last_status} after "
+                f"{settings.APPLY_DEPLOYMENT_WAIT_SECONDS:g} seconds",
+                "transient": True,
+            }
+        else:
+            error = error_details(exc)
+        if change.attempts >= settings.APPLY_MAX_ATTEMPTS:
+            return self.fail(error, f"Gave up after {change.attempts} attempts.")
+        if elapsed + delay >= settings.APPLY_MAX_SECONDS:
+            return self.fail(error, f"Gave up after {elapsed / 60:.0f} minutes of attempts.")
+        # Keep the change applying (an update that may have landed must not be withdrawable)
+        # and hand the lease to the retry, long enough for it to arrive and take over.
+        handed = ChangeRequest.objects.filter(
+            pk=change.pk, state=ChangeState.APPLYING, lease_owner=self.owner
+        ).update(
+            lease_owner=handoff_owner(self.task_id, self.retries + 1),
+            lease_until=timezone.now() + timedelta(seconds=delay + settings.APPLY_LEASE_SECONDS),
+            last_error=error,
+        )
+        if not handed:
+            raise LeaseLost
+        return ApplyResult("retry", retry_in=delay, detail=error["code"])
+
+    def fail(self, error: dict[str, Any], gave_up: str | None = None) -> ApplyResult:
+        if gave_up:
+            error = {**error, "words": f"{error.get('words', '')} {gave_up}".strip()}
+        services.change_request_mark_failed(
+            change_id=self.change.pk, worker=self.owner, error=error
+        )
+        return ApplyResult("failed", detail=error.get("code", ""))
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def first_attempt_at(change_id: int) -> Any:
+    """When a worker first claimed the change: the start of its total time budget."""
+    return (
+        HistoryEvent.objects.filter(change_request_id=change_id, event=Event.CLAIMED)
+        .order_by("id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _owner(task_id: str) -> str:
+    """A lease owner unique to this run: host, process, task, nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{task_id[:8] or '-'}:{uuid.uuid4().hex[:8]}"
+
+
+def _died_here(owner: str) -> bool:
+    """Whether `owner` is a run of a process on this host that no longer exists.
+
+    When the pool process running a change is killed (OOM, SIGKILL), Celery redelivers its
+    message at once (reject on worker lost) and it usually lands on this same host: the new run
+    can see that the lease holder is dead instead of waiting for the lease to expire. A pid that
+    was reused, or a run on another host, just means waiting for the lease as usual.
+    """
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # killed but not yet reaped by its parent
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0) -> ApplyResult:
+    """Apply an approved change to AWS, at most once, in one run of the apply task.
+
+    `task_id` and `retries` are the Celery request's: a retry takes over the lease its previous
+    run handed it. Any other run finds the change claimed (or final) and does nothing, so the
+    broker may deliver the same message twice and the reconciler may enqueue a change again.
+    """
+    # A cheap look first: a duplicate message for a change already taken writes nothing.
+    current = ChangeRequest.objects.filter(pk=change_id).values("state", "lease_owner").first()
+    if current is None:
+        return ApplyResult("skipped", detail="no such change")
+    handoff = ""
+    if current["state"] == ChangeState.APPLYING:
+        owner = current["lease_owner"]
+        if retries and owner == handoff_owner(task_id, retries):
+            handoff = owner  # our own retry, handed over by the run before
+        elif _died_here(owner):
+            handoff = owner  # its run died on this machine: no need to wait for the lease
+        else:
+            return ApplyResult("skipped", detail="another run holds it")
+    elif current["state"] != ChangeState.APPROVED:
+        return ApplyResult("skipped", detail=f"it is {current['state']}")
+    owner = _owner(task_id)
+    try:
+        change = services.change_request_claim(
+            change_id=change_id,
+            worker=owner,
+            lease_seconds=settings.APPLY_LEASE_SECONDS,
+            max_attempts=settings.APPLY_MAX_ATTEMPTS,
+            handoff=handoff,
+        )
+    except services.TransitionRefused as refused:
+        return ApplyResult("skipped", detail=refused.code)
+    if change.state != ChangeState.APPLYING:
+        return ApplyResult("failed", detail="attempts used up")
+    run = _Run(change, owner, task_id, retries)  # the claim loaded its target and versions
+    _stage("claimed", change_id)
+    try:
+        try:
+            return run.apply()
+        except StillDeploying:
+            return run.give_up_or_retry(None)
+        except aws.AwsError as exc:
+            if exc.transient:
+                return run.give_up_or_retry(exc)
+            return run.fail(error_details(exc))
+    except (LeaseLost, services.TransitionRefused) as lost:
+        # The reconciler returned the change while this run was slow; whoever has it now
+        # finishes it (the token keeps AWS from acting twice).
+        log.warning("change %s: lease lost (%s)", change_id, lost)
+        return ApplyResult("skipped", detail="lease lost")
+
+
+# --- the reconciler -------------------------------------------------------------------------
+
+
+def changes_reconcile() -> list[int]:
+    """Beat's safety net, so nothing depends on the broker keeping a message: return applying
+    changes whose lease expired to approved, and pick the approved changes no worker has taken
+    for ``APPLY_REQUEUE_AFTER_SECONDS`` (their message was lost). Returns the ids to enqueue;
+    a duplicate message is harmless (the claim lets one run through)."""
+    now = timezone.now()
+    released = services.change_request_release_expired(now=now)
+    cutoff = now - timedelta(seconds=settings.APPLY_REQUEUE_AFTER_SECONDS)
+    waiting = (
+        ChangeRequest.objects.filter(state=ChangeState.APPROVED)
+        .annotate(waiting_since=Coalesce("enqueued_at", "updated_at"))
+        .filter(Q(pk__in=released) | Q(waiting_since__lt=cutoff))
+    )
+    ids = list(waiting.order_by("id").values_list("pk", flat=True))
+    if ids:
+        ChangeRequest.objects.filter(pk__in=ids, state=ChangeState.APPROVED).update(enqueued_at=now)
+    return ids
+
+
+# --- stage hooks for chaos tests ------------------------------------------------------------
+
+
+def _stage(name: str, change_id: int) -> None:
+    """Stop here if a chaos test armed this stage: tell it where, then wait to be killed.
+
+    A test arms a stage for one change with ``<APPLY_STAGE_HOOK_DIR>/<stage>.<change id>.arm``
+    (or for any change with ``<stage>.arm``). The first run to reach it takes the file (a rename:
+    exactly one process wins), writes ``<stage>.<change id>.reached`` with its pid, and blocks
+    until the test kills it. Off unless the setting names a folder.
+    """
+    folder = settings.APPLY_STAGE_HOOK_DIR
+    if not folder:
+        return
+    base = Path(folder)
+    for armed in (base / f"{name}.{change_id}.arm", base / f"{name}.arm"):
+        try:
+            armed.rename(base / f"{name}.{change_id}.taken.{os.getpid()}")
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        return
+    reached = {"pid": os.getpid(), "change_id": change_id, "stage": name}
+    temp = base / f".{name}.{change_id}.{os.getpid()}"
+    temp.write_text(json.dumps(reached))
+    temp.rename(base / f"{name}.{change_id}.reached")
+    log.warning("stage hook %s reached by pid %s (change %s)", name, os.getpid(), change_id)
+    while True:
+        time.sleep(1)

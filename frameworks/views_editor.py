@@ -1,0 +1,435 @@
+"""The framework editor: drafts of changes, edited as forms or as JSON.
+
+Every view works without JavaScript (plain POST, then a redirect or a whole page); with htmx
+the same views answer with a fragment of ``frameworks/edit.html``. Nothing here judges a
+framework: the forms read input, the document core says what is wrong, and the services save,
+guard and record (a refused attempt leaves a history row).
+
+Buttons that only reshape the form (add, remove or move a row, switch a control, check) never
+save; "Save draft" saves, with the version the page was drawn from, so a draft saved in another
+tab since is refused instead of overwritten.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from frameworks import document, services
+from frameworks.forms import (
+    DeletionDraftForm,
+    DeletionForm,
+    ImportForm,
+    NewFrameworkForm,
+)
+from frameworks.forms_editor import (
+    Editing,
+    FrameworkEditor,
+    form_differences,
+    row_slots_oob,
+)
+from frameworks.forms_widgets import Slots
+from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Framework, Target
+
+EDIT = "frameworks/edit.html"
+CONTROL_ROW = re.compile(r"controls-\d+")
+
+
+def draft_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Load the draft this user may edit: 404 for an unknown id, 403 (recorded by the service)
+    for someone else's draft or a non-editor, the change page for one no longer a draft."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int) -> HttpResponse:
+        # An htmx request reshaping the form reads the documents only if it needs them.
+        documents = request.method == "GET" or not request.htmx
+        try:
+            change = services.change_request_open_draft(
+                user=request.user, change_id=pk, documents=documents
+            )
+        except services.PermissionRefused as refusal:
+            return refused(request, refusal)
+        except services.TransitionRefused as refusal:
+            if refusal.code == "not_found":
+                raise Http404(refusal.message) from None
+            messages.info(request, refusal.message)
+            return _go(request, reverse("frameworks:change-detail", args=[pk]))
+        return view(request, change)
+
+    return wrapper
+
+
+def refused(request: HttpRequest, refusal: services.TransitionRefused) -> HttpResponse:
+    context = {"message": refusal.message}
+    return render(request, "frameworks/refused.html", context, status=403)
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+# --- opening drafts ---------------------------------------------------------------------------
+
+
+@require_POST
+def change_propose(request: HttpRequest, target: str, name: str) -> HttpResponse:
+    """ "Propose a change" on a framework page: the editor's own draft of it if there is one,
+    else a new draft prefilled with the current document."""
+    framework = get_object_or_404(Framework, target__slug=target, name=name)
+    mine = ChangeRequest.objects.filter(
+        target=framework.target_id,
+        framework_name=name,
+        kind=ChangeKind.UPDATE,
+        state=ChangeState.DRAFT,
+        author=request.user.pk,
+    ).first()
+    if mine is not None:
+        messages.info(request, f"You already have a draft of {name}; here it is.")
+        return redirect("frameworks:change-edit", mine.pk)
+    try:
+        change = services.change_request_create_draft(
+            user=request.user,
+            target_id=framework.target_id,
+            kind=ChangeKind.UPDATE,
+            framework_name=name,
+        )
+    except services.PermissionRefused as refusal:
+        return refused(request, refusal)
+    except services.TransitionRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect(framework)
+    return redirect("frameworks:change-edit", change.pk)
+
+
+def _may_propose(request: HttpRequest, target: Target, name: str) -> HttpResponse | None:
+    """None when this user may propose changes to the target; else the 403 page (recorded)."""
+    try:
+        services.change_request_check_editor(
+            user=request.user, target_id=target.pk, framework_name=name
+        )
+    except services.PermissionRefused as refusal:
+        return refused(request, refusal)
+    return None
+
+
+@require_http_methods(["GET", "POST"])
+def change_new(request: HttpRequest, target: str) -> HttpResponse:
+    """A new framework on a target: its name first (AWS cannot rename one), then the editor."""
+    target_obj = get_object_or_404(Target, slug=target)
+    form = NewFrameworkForm(request.POST or None)
+    if request.method == "GET":
+        denied = _may_propose(request, target_obj, "")
+        if denied is not None:
+            return denied
+    elif form.is_valid():
+        try:
+            change = services.change_request_create_draft(
+                user=request.user,
+                target_id=target_obj.pk,
+                kind=ChangeKind.CREATE,
+                framework_name=form.cleaned_data["name"],
+            )
+        except services.PermissionRefused as refusal:
+            return refused(request, refusal)
+        except services.TransitionRefused as refusal:
+            for message in [f.message for f in refusal.findings] or [refusal.message]:
+                form.add_error("name", message[:1].upper() + message[1:])
+        else:
+            return redirect("frameworks:change-edit", change.pk)
+    drafts = ChangeRequest.objects.filter(
+        target=target_obj, kind=ChangeKind.CREATE, state=ChangeState.DRAFT, author=request.user.pk
+    ).order_by("-pk")
+    context = {"target": target_obj, "form": form, "drafts": drafts}
+    return render(request, "frameworks/new.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def change_propose_deletion(request: HttpRequest, target: str, name: str) -> HttpResponse:
+    """ "Propose deletion" on a framework page: a delete draft, with the reason reviewers read."""
+    framework = get_object_or_404(
+        Framework.objects.select_related("target"), target__slug=target, name=name
+    )
+    form = DeletionForm(request.POST or None)
+    if request.method == "GET":
+        denied = _may_propose(request, framework.target, name)
+        if denied is not None:
+            return denied
+    elif form.is_valid():
+        try:
+            change = services.change_request_create_draft(
+                user=request.user,
+                target_id=framework.target_id,
+                kind=ChangeKind.DELETE,
+                framework_name=name,
+                reason=form.cleaned_data["reason"],
+            )
+        except services.PermissionRefused as refusal:
+            return refused(request, refusal)
+        except services.TransitionRefused as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            messages.success(request, "Deletion draft saved. Submit it for review when ready.")
+            return redirect("frameworks:change-deletion", change.pk)
+    context = {"target": framework.target, "framework": framework, "form": form}
+    return render(request, "frameworks/propose_delete.html", context)
+
+
+# --- the form editor --------------------------------------------------------------------------
+
+
+def editing_of(change: ChangeRequest) -> Editing:
+    return Editing.of(change.framework_name, change.working_document)
+
+
+def parse_or_none(data: Any) -> document.Document | None:
+    try:
+        return document.parse(data)
+    except document.DocumentError:
+        return None
+
+
+def redrawn(data: dict[str, Any], change: ChangeRequest, version: int, reason: str, **kw: Any):
+    """Forms showing a document the forms wrote (a redraw after a reshaping button)."""
+    doc = document.parse(data)
+    return FrameworkEditor.from_document(
+        doc, editing=editing_of(change), version=version, reason=reason, **kw
+    )
+
+
+def page_urls(change: ChangeRequest) -> dict[str, str]:
+    """Every URL the page uses, reversed once rather than once per control row."""
+    names = [
+        "edit",
+        "check",
+        "control",
+        "add-control",
+        "remove-control",
+        "move-control",
+        "add-parameter",
+        "remove-parameter",
+        "to-json",
+        "json",
+        "to-form",
+        "import",
+        "discard",
+        "deletion",
+        "detail",
+    ]
+    return {n.replace("-", "_"): reverse(f"frameworks:change-{n}", args=[change.pk]) for n in names}
+
+
+def diff_preview(
+    change: ChangeRequest, doc: document.Document | None, findings: list[document.Finding]
+) -> dict[str, Any]:
+    """The live diff against the base, and whether the draft could be submitted as it is."""
+    base = change.base_version.as_document() if change.base_version_id else None
+    if base is not None:
+        base.name = change.framework_name  # versions keep content only; the diff names it
+    changes = document.diff(base, doc)
+    errors = sum(1 for f in findings if f.severity == document.ERROR)
+    return {
+        "changes": changes,
+        "errors": errors,
+        "warnings": len(findings) - errors,
+        "unchanged": not changes,
+        "ready": bool(changes) and not errors,
+    }
+
+
+def editor_page(
+    request: HttpRequest,
+    change: ChangeRequest,
+    editor: FrameworkEditor,
+    *,
+    check: bool = True,
+    stored: document.Document | None = None,
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The whole editor page. ``stored``: the document the forms were drawn from, to say so
+    when they cannot show it exactly; ``check``: place the findings next to the fields."""
+    doc = document.parse(editor.api_document())
+    findings = services.change_request_findings(change, doc)
+    if check:
+        editor.place(findings)
+    context = {
+        "change": change,
+        "target": change.target,
+        "editor": editor,
+        "urls": page_urls(change),
+        "preview": diff_preview(change, doc, findings),
+        "differences": None if stored is None else form_differences(editor, stored, doc),
+        "notice": notice,
+        "import_form": ImportForm(initial={"version": editor.version}),
+    }
+    return render(request, EDIT, context, status=status)
+
+
+def damaged(request: HttpRequest, change: ChangeRequest, problems: list[str]) -> HttpResponse:
+    """A POST that is not this form (a forged or truncated management form, too many rows,
+    characters the database cannot keep): 400, the stored draft untouched and shown."""
+    notice = "The form arrived damaged, so nothing was saved: " + "; ".join(problems[:5])
+    if request.htmx:
+        return HttpResponse(notice, status=400, content_type="text/plain; charset=utf-8")
+    doc = parse_or_none(change.working_document) or document.Document()
+    editor = FrameworkEditor.from_document(
+        doc, editing=editing_of(change), version=change.version, reason=change.reason
+    )
+    return editor_page(request, change, editor, notice=notice, status=400)
+
+
+def posted_editor(request: HttpRequest, change: ChangeRequest) -> FrameworkEditor | HttpResponse:
+    editor = FrameworkEditor.from_post(request.POST, editing=editing_of(change))
+    return editor if editor.is_valid() else damaged(request, change, editor.problems())
+
+
+@require_http_methods(["GET", "POST"])
+@draft_view
+def change_edit(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+    """The editor. POST saves the draft, refused when it was saved elsewhere meanwhile."""
+    if change.kind == ChangeKind.DELETE:
+        return redirect("frameworks:change-deletion", change.pk)
+    if request.method == "POST":
+        editor = posted_editor(request, change)
+        if isinstance(editor, HttpResponse):
+            return editor
+        return store_draft(request, change, editor.api_document(), editor.version, editor.reason)
+    doc = parse_or_none(change.working_document)
+    if doc is None:
+        messages.info(request, "This draft is not a framework document yet: fix it as JSON.")
+        return redirect("frameworks:change-json", change.pk)
+    editor = FrameworkEditor.from_document(
+        doc, editing=editing_of(change), version=change.version, reason=change.reason
+    )
+    return editor_page(request, change, editor, stored=doc)
+
+
+Redraw = Callable[[ChangeRequest, str], HttpResponse]
+
+
+def store_draft(
+    request: HttpRequest,
+    change: ChangeRequest,
+    data: dict[str, Any] | None,
+    version: int,
+    reason: str,
+    *,
+    then: str = "frameworks:change-edit",
+    redraw: Redraw | None = None,
+) -> HttpResponse:
+    """Save through the service, then redirect to ``then``. A save refused because the draft
+    was saved elsewhere since the page was drawn shows what this user typed, unsaved, with the
+    new version (``redraw``; by default the form): saving again is then a deliberate choice."""
+    try:
+        services.change_request_save_draft(
+            user=request.user,
+            change_id=change.pk,
+            expected_version=version,
+            document=data,
+            reason=reason,
+        )
+    except services.PermissionRefused as refusal:
+        return refused(request, refusal)
+    except services.TransitionRefused as refusal:
+        if refusal.code not in ("version_conflict", "conflict"):
+            messages.error(request, refusal.message)
+            return redirect("frameworks:change-detail", change.pk)
+        change.refresh_from_db()
+        notice = (
+            f"Not saved. {refusal.message} What you typed is below: save it again to replace "
+            "the other version, or reload the page to keep that one."
+        )
+        if redraw is not None:
+            return redraw(change, notice)
+        editor = redrawn(data or {}, change, change.version, reason)
+        return editor_page(request, change, editor, notice=notice, status=409)
+    messages.success(request, "Draft saved.")
+    return redirect(then, change.pk)
+
+
+@require_POST
+@draft_view
+def change_check(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+    """Validate without saving. htmx (a field was left): the feedback of the row it is in, the
+    diff and the readiness, swapped in place. Without JavaScript: the whole page."""
+    editor = posted_editor(request, change)
+    if isinstance(editor, HttpResponse):
+        return editor
+    data = editor.api_document()
+    if not request.htmx:
+        return editor_page(request, change, redrawn(data, change, editor.version, editor.reason))
+    doc = document.parse(data)
+    findings = services.change_request_findings(change, doc)
+    editor.place(findings)
+    row = control_row_of(editor, (request.htmx.target or "").removeprefix("row-"))
+    main = Slots("draft", editor.main.feedback, oob=True)
+    feedback = row_slots_oob(row) if row else [main["description"], main["reason"]]
+    feedback += [editor.page_slot(oob=True), editor.controls_slot(oob=True)]
+    context = {"editor": editor, "feedback": feedback, "change": change}
+    context.update(preview=diff_preview(change, doc, findings), urls=page_urls(change))
+    return render(request, f"{EDIT}#check-result", context)
+
+
+def control_row_of(editor: FrameworkEditor, prefix: str) -> Any:
+    return next((form for form in editor.rows() if form.prefix == prefix), None)
+
+
+# --- discard and deletion drafts --------------------------------------------------------------
+
+
+@require_POST
+@draft_view
+def change_discard(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+    try:
+        services.change_request_discard(user=request.user, change_id=change.pk)
+    except services.PermissionRefused as refusal:
+        return refused(request, refusal)
+    except services.TransitionRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("frameworks:change-detail", change.pk)
+    messages.success(request, f"Draft #{change.pk} discarded.")
+    if change.framework_id:
+        return redirect("frameworks:detail", change.target.slug, change.framework_name)
+    return redirect("frameworks:list")
+
+
+@require_http_methods(["GET", "POST"])
+@draft_view
+def change_deletion(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+    """A deletion draft: its reason (editable), what it deletes, and the way to review."""
+    if change.kind != ChangeKind.DELETE:
+        return redirect("frameworks:change-edit", change.pk)
+    initial = {"version": change.version, "reason": change.reason}
+    form = DeletionDraftForm(request.POST or None, initial=initial)
+
+    def page(change: ChangeRequest, notice: str = "", status: int = 200) -> HttpResponse:
+        context = {"change": change, "target": change.target, "form": form, "notice": notice}
+        context.update(urls=page_urls(change), preview=diff_preview(change, None, []))
+        return render(request, "frameworks/propose_delete.html", context, status=status)
+
+    if request.method == "POST" and form.is_valid():
+        version, reason = form.cleaned_data["version"], form.cleaned_data["reason"]
+        if version != change.version:
+            # What was typed stays on the page; saving again then saves it deliberately.
+            form = DeletionDraftForm(initial={"version": change.version, "reason": reason})
+        return store_draft(
+            request,
+            change,
+            None,
+            version,
+            reason,
+            then="frameworks:change-deletion",
+            redraw=lambda change, notice: page(change, notice, 409),
+        )
+    if "version" in form.errors:
+        return HttpResponse("The form arrived damaged: it has no version.", status=400)
+    return page(change)

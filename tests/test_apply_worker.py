@@ -1,0 +1,222 @@
+"""Applying approved changes with a real Celery worker process (tests/worker.py), Redis as the
+broker, PostgreSQL shared with the worker, and the emulator over HTTP. Each test sets the scene
+(drafts, faults), then approves through the services, whose commit enqueues the task for the
+worker, and reads the emulator's call log for the exact AWS calls the worker made."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from django.conf import settings
+
+from frameworks import apply
+from frameworks.models import ChangeRequest, Event, Framework
+from tests.applying import (
+    apply_events,
+    approve,
+    backup_client,
+    calls,
+    controls,
+    draft_create,
+    draft_delete,
+    draft_update,
+    writes,
+)
+from tests.worker import celery_worker, routed_to
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+]
+
+DESCRIBE, UPDATE, CREATE, DELETE = (
+    "DescribeFramework",
+    "UpdateFramework",
+    "CreateFramework",
+    "DeleteFramework",
+)
+DONE = {"applied", "failed", "stale"}
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory, django_db_setup, aws_files, emulator_server):
+    folder = tmp_path_factory.mktemp("worker")
+    with celery_worker(folder, aws_files=aws_files) as running, routed_to(running.queue):
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _quick_users(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def settled(change: ChangeRequest, worker, timeout: float = 30.0) -> ChangeRequest:
+    """Wait until the worker has finished with `change`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        change.refresh_from_db()
+        if change.state in DONE:
+            return change
+        if time.monotonic() > deadline:
+            raise AssertionError(f"change {change.pk} is still {change.state}\n{worker.tail()}")
+        time.sleep(0.05)
+
+
+def test_an_approved_update_is_applied_by_the_worker(worker, target, editor, approver, emulator):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    approve(change, editor, approver)  # enqueues the task when it commits
+    assert settled(change, worker).state == "applied"
+    assert calls(emulator) == [(DESCRIBE, None), (UPDATE, None), (DESCRIBE, None)]
+    assert writes(emulator)[0]["idempotency_token"] == apply.idempotency_token(change)
+    mirror = Framework.objects.get(target=target, name="daily")
+    assert mirror.content_hash == change.proposed_hash
+    claimed = apply_events(change)[0]
+    assert claimed.event == Event.CLAIMED and claimed.actor_kind == "worker"
+
+
+def test_an_approved_create_and_delete_are_applied(worker, target, editor, approver, emulator):
+    create = draft_create(target, editor, "fresh", 11)
+    delete = draft_delete(target, editor, "old", 13)
+    emulator.control.clear_calls()
+    approve(create, editor, approver)
+    approve(delete, editor, approver)
+    assert settled(create, worker).state == "applied"
+    assert settled(delete, worker).state == "applied"
+    assert [op for op, _ in calls(emulator, name="fresh")] == [DESCRIBE, CREATE, DESCRIBE]
+    assert [op for op, _ in calls(emulator, name="old")] == [DESCRIBE, DELETE, DESCRIBE]
+    assert Framework.objects.get(name="fresh").present
+    assert not Framework.objects.get(name="old").present
+
+
+@pytest.mark.parametrize(
+    "code", ["ServiceUnavailableException", "ThrottlingException", "ConflictException"]
+)
+def test_a_transient_error_is_retried_by_celery_until_it_succeeds(
+    worker, target, editor, approver, emulator, code
+):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    emulator.control.fail_next(code, count=2, operation=UPDATE)
+    approve(change, editor, approver)
+    assert settled(change, worker).state == "applied"
+    assert calls(emulator) == [
+        (DESCRIBE, None),
+        (UPDATE, code),
+        (DESCRIBE, None),
+        (UPDATE, code),
+        (DESCRIBE, None),
+        (UPDATE, None),
+        (DESCRIBE, None),
+    ]
+    assert [c["effective"] for c in writes(emulator)] == [False, False, True]
+    assert change.attempts == 3
+    failed = [e for e in apply_events(change) if e.event == Event.ATTEMPT_FAILED]
+    assert [e.details["attempt"] for e in failed] == [1, 2]
+
+
+def test_a_lost_connection_is_retried_and_an_update_that_landed_is_not_sent_again(
+    worker, target, editor, approver, emulator
+):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    emulator.control.drop_next(operation=UPDATE, after_action=True)
+    approve(change, editor, approver)
+    assert settled(change, worker).state == "applied"
+    assert calls(emulator) == [(DESCRIBE, None), (UPDATE, "dropped"), (DESCRIBE, None)]
+    assert [
+        e.details["error"]["code"] for e in apply_events(change) if e.event == Event.ATTEMPT_FAILED
+    ] == ["ConnectionError"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "InvalidParameterValueException",
+        "MissingParameterValueException",
+        "ResourceNotFoundException",
+        "AlreadyExistsException",
+        "LimitExceededException",
+        "AccessDeniedException",
+        "DependencyFailureException",
+    ],
+)
+def test_a_permanent_error_fails_the_change_after_exactly_one_call(
+    worker, target, editor, approver, emulator, code
+):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    emulator.control.fail_next(code, operation=UPDATE)
+    approve(change, editor, approver)
+    assert settled(change, worker).state == "failed"
+    assert calls(emulator) == [(DESCRIBE, None), (UPDATE, code)]
+    assert change.last_error["code"] == code
+    assert change.last_error["words"] and change.last_error["message"]
+
+
+def test_a_failed_deployment_fails_the_change(worker, target, editor, approver, emulator):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    emulator.control.fail_next_deployment("daily")
+    approve(change, editor, approver)
+    assert settled(change, worker).state == "failed"
+    assert change.last_error["code"] == "DeploymentFailed"
+    assert [op for op, _ in calls(emulator)] == [DESCRIBE, UPDATE, DESCRIBE]
+
+
+def test_drift_in_aws_makes_the_change_stale(worker, target, editor, approver, emulator):
+    change = draft_update(target, editor, "daily", 7)
+    # Someone changes the framework in AWS behind the console's back (no sync since).
+    backup_client(target).update_framework(FrameworkName="daily", FrameworkControls=controls(3))
+    emulator.control.clear_calls()
+    approve(change, editor, approver)
+    assert settled(change, worker).state == "stale"
+    assert calls(emulator) == [(DESCRIBE, None)]
+
+
+def test_a_slow_deployment_is_polled_to_the_end(worker, target, editor, approver, emulator):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.configure(deploy_seconds=1)
+    emulator.control.clear_calls()
+    approve(change, editor, approver)
+    assert settled(change, worker).state == "applied"
+    ops = [op for op, _ in calls(emulator)]
+    assert ops[:2] == [DESCRIBE, UPDATE] and ops.count(UPDATE) == 1 and len(ops) > 3
+    statuses = [
+        e.details["deployment_status"]
+        for e in apply_events(change)
+        if e.event == Event.DEPLOYMENT_STATUS
+    ]
+    assert statuses == ["UPDATE_IN_PROGRESS"]
+    assert apply_events(change)[-1].details["deployment_status"] == "COMPLETED"
+
+
+def test_a_change_approved_while_no_worker_runs_is_applied_when_one_starts(
+    worker, target, editor, approver, emulator, tmp_path, aws_files
+):
+    # Stop-the-worker scenario: the message waits in Redis; a new worker picks it up.
+    worker.kill()
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    approve(change, editor, approver)
+    with celery_worker(tmp_path, queue=worker.queue, aws_files=aws_files) as second:
+        assert settled(change, second).state == "applied"
+    assert [c["effective"] for c in writes(emulator)] == [True]
+    worker.restart()
+
+
+def test_an_approved_change_without_a_message_is_found_by_the_reconciler(
+    worker, target, editor, approver, emulator
+):
+    change = draft_update(target, editor, "daily", 7)
+    nowhere = f"{worker.queue}-lost"
+    with routed_to(nowhere):  # the approval's message goes where no worker listens
+        approve(change, editor, approver)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(nowhere)  # and is lost
+    # Beat's reconciler notices after APPLY_REQUEUE_AFTER_SECONDS and enqueues it again.
+    assert settled(change, worker).state == "applied"
+    assert ChangeRequest.objects.get(pk=change.pk).enqueued_at is not None
+    assert [c["effective"] for c in writes(emulator, "daily")] == [True, True]  # create, update
