@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from frameworks import aws
@@ -111,6 +113,12 @@ def test_a_read_timeout_is_transient(conn, emulator, settings):
     with pytest.raises(aws.AwsError) as caught:
         aws.describe_framework(conn, "fw", max_attempts=1)
     emulator.control.set_latency(0)
+    # The emulator is still answering the abandoned request: let it finish, so that its call
+    # does not land in the next test's log.
+    deadline = time.monotonic() + 10
+    while "DescribeFramework" not in operations(emulator):
+        assert time.monotonic() < deadline, "the emulator never finished the slow call"
+        time.sleep(0.05)
     assert caught.value.code == "ReadTimeout"
     assert caught.value.transient
 
