@@ -1,7 +1,7 @@
 """A real Celery worker process for tests and the benchmark: ``celery -A config worker``.
 
-Not eager mode and not a thread: a separate process (prefork, so killing the pool process that
-runs a task is what happens when the kernel's OOM killer or an operator's ``kill -9`` strikes), with
+Not eager mode and not a thread: a separate process (prefork by default, so that killing the pool
+process running a task is what the kernel's OOM killer or an operator's ``kill -9`` does), with
 beat embedded (``-B``) so the reconciler runs too. It shares with the test:
 
 * **the database**: the test database pytest-django made, named in ``DATABASE_URL``. Only
