@@ -56,3 +56,13 @@ def log_in(page: object, username: str, password: str = "password") -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+def swapped(page: object, url_part: str, act: object) -> None:
+    """Do `act`, wait for the htmx request it makes to `url_part`, then for htmx to finish
+    swapping and processing the new content: the next step acts on the page as the server
+    left it, not on content htmx has not wired up yet."""
+    with page.expect_response(lambda response: url_part in response.url):
+        act()
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function(f"() => !document.querySelector('{busy}')")

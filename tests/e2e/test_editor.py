@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from frameworks.models import ChangeRequest
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import log_in, swapped
 from tests.factories import make_live_framework, make_target
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,10 +41,14 @@ def test_an_editor_builds_a_change_fixes_it_and_finds_the_draft_again(page, edit
     expect(page.locator("#preview")).to_contain_text("a draft that changes nothing")
 
     # A new control, picked by its console title: its typed fields appear in place.
-    page.get_by_role("button", name="Add a control").click()
+    swapped(page, "/add-control/", page.get_by_role("button", name="Add a control").click)
     row = page.locator("#row-controls-2")
     expect(row).to_be_visible()
-    row.get_by_label("Control", exact=True).select_option(label=NEW_CONTROL)
+    swapped(
+        page,
+        "/edit/control/",
+        lambda: row.get_by_label("Control", exact=True).select_option(label=NEW_CONTROL),
+    )
     expect(row.get_by_label("Frequency unit")).to_be_visible()
     expect(row).to_contain_text("Backup plans back up at least this often")
 
@@ -114,16 +118,28 @@ def test_rows_come_and_go_in_place(page, editor):
     expect(rows).to_have_count(3)
 
     first = page.locator("#row-controls-0")
-    first.get_by_role("button", name="Add a parameter by name").click()
+    swapped(
+        page, "/add-parameter/", first.get_by_role("button", name="Add a parameter by name").click
+    )
     leave(page, first.get_by_label("Name", exact=True), "madeUp")
     leave(page, first.get_by_label("Value", exact=True), "1")
     expect(first).to_contain_text("madeUp is not a parameter of")
-    first.get_by_role("button", name="Remove this parameter").click()
+    swapped(
+        page, "/remove-parameter/", first.get_by_role("button", name="Remove this parameter").click
+    )
     expect(first.get_by_label("Value", exact=True)).to_have_count(0)
 
-    page.locator("#row-controls-1").get_by_role("button", name="Remove control").click()
+    swapped(
+        page,
+        "/remove-control/",
+        page.locator("#row-controls-1").get_by_role("button", name="Remove control").click,
+    )
     expect(rows).to_have_count(2)
-    page.locator("#row-controls-2").get_by_role("button", name="Move this control up").click()
+    swapped(
+        page,
+        "/move-control/",
+        page.locator("#row-controls-2").get_by_role("button", name="Move this control up").click,
+    )
     expect(page.locator("#control-rows > li").first.get_by_label("Tag value")).to_have_value("t2")
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_role("status").first).to_contain_text("Draft saved.")
