@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -25,7 +26,7 @@ def _get_target_for(request: HttpRequest, slug: str, action: Action) -> Target:
 @require_GET
 def framework_list(request: HttpRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
-        access.require(request.user, Action.VIEW, None)
+        raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
     targets = list(access.visible_targets(request.user).order_by("display_name"))
     frameworks = Framework.objects.filter(target__in=targets).order_by(
         "target_id", "-present", "name"
