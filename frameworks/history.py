@@ -39,7 +39,7 @@ from frameworks.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 GENESIS = "0" * 64
 
@@ -75,7 +75,7 @@ class Actor:
     host: str = ""
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser) -> Actor:
+    def for_user(cls, user: User) -> Actor:
         return cls(ActorKind.USER, user.get_username(), user.pk)
 
     @classmethod

@@ -86,13 +86,16 @@ class _Rows(forms.BaseFormSet):
         if not self.is_bound:
             return super().management_form
         form = _ManagementForm(
-            self.data, auto_id=self.auto_id, prefix=self.prefix, renderer=self.renderer
+            self.data,
+            auto_id=self.auto_id,
+            prefix=self.prefix,
+            renderer=self.renderer,  # type: ignore[attr-defined]  # set by BaseFormSet.__init__
         )
         form.full_clean()
         return form
 
     def clean(self) -> None:
-        if self.is_bound and self.management_form.cleaned_data["TOTAL_FORMS"] < 0:
+        if self.is_bound and (self.management_form.cleaned_data["TOTAL_FORMS"] or 0) < 0:
             raise forms.ValidationError("The number of rows is negative.", code="rows")
 
 
@@ -248,7 +251,7 @@ class ControlForm(FeedbackForm):
 
     # --- the document ---
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> Mapping[str, Any]:
         return self.cleaned_data if self.is_bound else self.initial
 
     def raw_rows(self) -> list[RawParameterForm]:
@@ -284,7 +287,7 @@ class ControlForm(FeedbackForm):
     def params_management(self) -> SafeString:
         """The raw rows' management form (what ``{{ formset.management_form }}`` draws), in
         an element the htmx "add a parameter" answer replaces."""
-        prefix = self.params.prefix
+        prefix = self.params.prefix or ""
         return management(f"mgmt-{prefix}", prefix, self.params.total_form_count())
 
     def scope_kind_value(self) -> str:
@@ -344,7 +347,7 @@ class Inputs(Mapping[str, SafeString]):
         return len(self.builders)
 
 
-def scope_api(values: dict[str, Any]) -> dict[str, Any] | None:
+def scope_api(values: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ControlScope the scope fields describe; None for all resources.
 
     A kind chosen but left blank is still written (an empty tag, an empty list), so the core

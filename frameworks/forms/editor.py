@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.safestring import SafeString
 
 from frameworks import document
@@ -70,11 +71,11 @@ KIND_SLOTS = {
 
 def row_slots_oob(form: ControlForm) -> list[SafeString]:
     """Every feedback element of one control row, to swap in out of band after a check."""
-    own = Slots(form.prefix, form.feedback, oob=True)
+    own = Slots(form.prefix or "", form.feedback, oob=True)
     kind = form.values().get("scope_kind") or SCOPE_ALL
     out = [own[key] for key in (*ROW_SLOTS, *KIND_SLOTS.get(kind, ()))]
     out += [own[f"p_{name}"] for name in (form.spec.parameters if form.spec else ())]
-    out += [Slots(row.prefix, row.feedback, oob=True)["row"] for row in form.raw_rows()]
+    out += [Slots(row.prefix or "", row.feedback, oob=True)["row"] for row in form.raw_rows()]
     return out
 
 
@@ -143,7 +144,9 @@ class FrameworkEditor:
 
     def _unreadable(self) -> str:
         """What makes some posted value unusable as text, checked on every field at once."""
-        data = self.main.data if self.main.is_bound else {}
+        data = self.main.data
+        if not isinstance(data, MultiValueDict):  # unbound: nothing was posted
+            return ""
         text = "".join(value for _, values in data.lists() for value in values)
         if REPLACEMENT in text:
             # Django reads bytes that are not UTF-8 as U+FFFD; saving that would keep a
@@ -157,7 +160,7 @@ class FrameworkEditor:
         """Why ``is_valid`` said no, in sentences."""
         if self._unreadable():
             return [self._unreadable()]
-        out = [f"{name}: {' '.join(errors)}" for name, errors in self.main.errors.items()]
+        out = [f"{name}: {' '.join(map(str, errors))}" for name, errors in self.main.errors.items()]
         out += [str(error) for error in self.controls.non_form_errors()]
         for form in self.controls.forms:
             if not form.submitted:
@@ -267,7 +270,7 @@ def _parameter(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
         return (written[index], "") if 0 <= index < len(written) else (form, "params")
     name = rest.removeprefix("parameters.")
     key = f"p_{name}"
-    named = [row for row in written if row.values()["ParameterName"] == name]
+    named = [row for row in written if (row.values() or {}).get("ParameterName") == name]
     typed_given = key in form.fields and bool(form.values().get(key))
     if key in form.fields and (typed_given or not named or code == "parameter.default"):
         return form, key

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -34,6 +34,7 @@ from frameworks.views.editing import (
     posted_editor,
     redrawn,
 )
+from frameworks.views.http import AuthedRequest
 
 
 def _count(data: QueryDict, key: str) -> int | None:
@@ -42,7 +43,7 @@ def _count(data: QueryDict, key: str) -> int | None:
 
 
 def _reshaped(
-    request: HttpRequest,
+    request: AuthedRequest,
     change: ChangeRequest,
     editor: FrameworkEditor,
     data: dict[str, Any],
@@ -56,7 +57,7 @@ def _reshaped(
 
 @require_POST
 @draft_view
-def change_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """A control row drawn again: after switching its control (other typed fields) or its
     scope kind. Typed values the new control does not take become name/value rows."""
     editor = posted_editor(request, change)
@@ -74,7 +75,7 @@ def change_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 @require_POST
 @draft_view
-def change_add_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_add_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """One more (empty) control row, up to what a posted form may hold."""
     capacity = control_capacity()
     if request.htmx:
@@ -97,7 +98,7 @@ def change_add_control(request: HttpRequest, change: ChangeRequest) -> HttpRespo
 
 @require_POST
 @draft_view
-def change_remove_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_remove_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page (the formset skips missing rows)."""
     if request.htmx:
         return render(request, f"{EDIT}#control-removed", {})
@@ -112,7 +113,7 @@ def change_remove_control(request: HttpRequest, change: ChangeRequest) -> HttpRe
 
 @require_POST
 @draft_view
-def change_move_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_move_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """Move a control up or down ("controls-3:up"). AWS keeps no order; people read one."""
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
@@ -135,7 +136,7 @@ def change_move_control(request: HttpRequest, change: ChangeRequest) -> HttpResp
 
 @require_POST
 @draft_view
-def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_add_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """One more name/value row in a control ("row" names the control, e.g. controls-3)."""
     prefix = request.POST.get("row", "")
     if not CONTROL_ROW.fullmatch(prefix):
@@ -162,7 +163,7 @@ def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpRes
 
 @require_POST
 @draft_view
-def change_remove_parameter(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_remove_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page, like a control row."""
     if request.htmx:
         return render(request, f"{EDIT}#control-removed", {})
