@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from frameworks import document
@@ -107,8 +108,8 @@ class Entry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _pk(value: Any) -> int | None:
-    return getattr(value, "pk", value)
+def _pk(value: Model | int | None) -> int | None:
+    return value.pk if isinstance(value, Model) else value
 
 
 def _json_safe(details: dict[str, Any]) -> dict[str, Any]:

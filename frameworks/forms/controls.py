@@ -13,10 +13,11 @@ editor compares the two to say when a document cannot be shown as written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.formsets import ManagementForm
+from django.http import QueryDict
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString
 
@@ -227,7 +228,7 @@ class ControlForm(FeedbackForm):
         # False when the browser dropped the row (removed with htmx): the formset skips it.
         self.submitted = not self.is_bound or self.add_prefix("name") in self.data
 
-    def _given(self, field: str) -> Any:
+    def _given(self, field: str) -> str | None:
         if self.is_bound:
             return self.data.get(self.add_prefix(field))
         return self.initial.get(field)
@@ -404,20 +405,24 @@ def scope_initial(scope: document.Scope | None) -> dict[str, Any]:
     return values
 
 
-class _ControlFormSet(_Rows):
+class ControlRows(_Rows):
     def submitted_forms(self) -> list[ControlForm]:
         return [form for form in self.forms if form.submitted]
 
 
-ControlFormSet = forms.formset_factory(
-    ControlForm, formset=_ControlFormSet, extra=0, validate_max=True
-)
+ControlFormSet = forms.formset_factory(ControlForm, formset=ControlRows, extra=0, validate_max=True)
 
 
-def control_formset(data: Any = None, *, initial: list[dict[str, Any]] | None = None) -> Any:
+def control_formset(
+    data: QueryDict | None = None, *, initial: list[dict[str, Any]] | None = None
+) -> ControlRows:
     """The controls formset, as large as the settings let a posted form be."""
-    formset = ControlFormSet(
-        data, initial=initial, prefix="controls", form_kwargs={"empty_permitted": False}
+    # formset_factory's class is a ControlRows; the stubs only know it as a BaseFormSet.
+    formset = cast(
+        ControlRows,
+        ControlFormSet(
+            data, initial=initial, prefix="controls", form_kwargs={"empty_permitted": False}
+        ),
     )
     formset.max_num = formset.absolute_max = control_capacity()
     return formset

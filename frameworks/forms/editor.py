@@ -45,11 +45,17 @@ from frameworks.forms.controls import (
     SCOPE_TYPES,
     SCOPE_TYPES_TAG,
     ControlForm,
+    ControlRows,
     RawParameterForm,
     control_formset,
     control_initial,
 )
-from frameworks.forms.draft import RAW_PARAMETER_CAPACITY, DraftForm, control_capacity
+from frameworks.forms.draft import (
+    RAW_PARAMETER_CAPACITY,
+    DraftForm,
+    FeedbackForm,
+    control_capacity,
+)
 from frameworks.forms.widgets import Slots, slot
 
 _NEWLINES = re.compile(r"\r\n?")
@@ -100,7 +106,7 @@ class Editing:
 class FrameworkEditor:
     """The framework form and the controls formset of one draft."""
 
-    def __init__(self, main: DraftForm, controls: Any, editing: Editing) -> None:
+    def __init__(self, main: DraftForm, controls: ControlRows, editing: Editing) -> None:
         self.main = main
         self.controls = controls
         self.editing = editing
@@ -204,14 +210,16 @@ class FrameworkEditor:
         rows = self.rows()
         for finding in findings:
             holder, key = self._where(finding, rows)
-            if holder is self:
-                self.page_feedback.append(finding)
+            if isinstance(holder, FeedbackForm):
+                holder.feedback.setdefault(key or "row", []).append(finding)
             elif holder is None:
                 self.controls_feedback.append(finding)
             else:
-                holder.feedback.setdefault(key or "row", []).append(finding)
+                self.page_feedback.append(finding)
 
-    def _where(self, finding: document.Finding, rows: list[ControlForm]) -> tuple[Any, str]:
+    def _where(
+        self, finding: document.Finding, rows: list[ControlForm]
+    ) -> tuple[FeedbackForm | FrameworkEditor | None, str]:
         path = finding.path
         if path == "description":
             return self.main, "description"
@@ -239,7 +247,7 @@ class FrameworkEditor:
         }
 
 
-def _in_control(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
+def _in_control(form: ControlForm, rest: str, code: str) -> tuple[FeedbackForm, str]:
     if rest in ("", "name"):
         return form, rest
     if rest == "parameters":
@@ -259,7 +267,7 @@ def _in_control(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
     return form, ""
 
 
-def _parameter(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
+def _parameter(form: ControlForm, rest: str, code: str) -> tuple[FeedbackForm, str]:
     rows = form.raw_rows()
     written = [row for row in rows if row.values() is not None]
     match = _RAW_INDEX.fullmatch(rest)

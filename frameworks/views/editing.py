@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from frameworks import document, services
 from frameworks.forms import (
+    ControlForm,
     Editing,
     FrameworkEditor,
     ImportForm,
@@ -73,7 +74,9 @@ def editing_of(change: ChangeRequest) -> Editing:
     return Editing.of(change.framework_name, change.working_document)
 
 
-def parse_or_none(data: Any) -> document.Document | None:
+def parse_or_none(data: Mapping[str, Any] | None) -> document.Document | None:
+    if data is None:
+        return None
     try:
         return document.parse(data)
     except document.DocumentError:
@@ -81,12 +84,17 @@ def parse_or_none(data: Any) -> document.Document | None:
 
 
 def redrawn(
-    data: dict[str, Any], change: ChangeRequest, version: int, reason: str, **kw: Any
+    data: dict[str, Any],
+    change: ChangeRequest,
+    version: int,
+    reason: str,
+    *,
+    blank_rows: Mapping[int, int] | None = None,
 ) -> FrameworkEditor:
     """Forms showing a document the forms wrote (a redraw after a reshaping button)."""
     doc = document.parse(data)
     return FrameworkEditor.from_document(
-        doc, editing=editing_of(change), version=version, reason=reason, **kw
+        doc, editing=editing_of(change), version=version, reason=reason, blank_rows=blank_rows
     )
 
 
@@ -217,7 +225,7 @@ def store_draft(
     return redirect(then, change.pk)
 
 
-def control_row_of(editor: FrameworkEditor, prefix: str) -> Any:
+def control_row_of(editor: FrameworkEditor, prefix: str) -> ControlForm | None:
     return next((form for form in editor.rows() if form.prefix == prefix), None)
 
 

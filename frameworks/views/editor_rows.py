@@ -7,6 +7,7 @@ was posted with the change made, so typed values are never lost either way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse, QueryDict
@@ -48,10 +49,11 @@ def _reshaped(
     editor: FrameworkEditor,
     data: dict[str, Any],
     notice: str = "",
-    **kw: Any,
+    *,
+    blank_rows: Mapping[int, int] | None = None,
 ) -> HttpResponse:
     """The whole page after a reshaping button, without JavaScript: unsaved, not checked."""
-    again = redrawn(data, change, editor.version, editor.reason, **kw)
+    again = redrawn(data, change, editor.version, editor.reason, blank_rows=blank_rows)
     return editor_page(request, change, again, check=False, notice=notice)
 
 
@@ -69,7 +71,7 @@ def change_control(request: AuthedRequest, change: ChangeRequest) -> HttpRespons
     if form is None:
         return HttpResponse("No such control row.", status=400)
     control = document.parse({"FrameworkControls": [form.api_control()]}).controls[0]
-    context = {"form": redraw_control(control, form.prefix), "change": change}
+    context = {"form": redraw_control(control, form.prefix or ""), "change": change}
     return render(request, f"{EDIT}#control-row", {**context, "urls": page_urls(change)})
 
 
@@ -155,7 +157,7 @@ def change_add_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpR
         return editor
     rows = {form.prefix: (index, form) for index, form in enumerate(editor.rows())}
     index, form = rows.get(prefix, (None, None))
-    if form is None or len(form.raw_rows()) >= RAW_PARAMETER_CAPACITY:
+    if index is None or form is None or len(form.raw_rows()) >= RAW_PARAMETER_CAPACITY:
         notice = f"A control holds at most {RAW_PARAMETER_CAPACITY} name/value rows."
         return _reshaped(request, change, editor, editor.api_document(), notice)
     return _reshaped(request, change, editor, editor.api_document(), blank_rows={index: 1})
