@@ -23,8 +23,7 @@ from frameworks.models import (
     Outcome,
 )
 from tests.conftest import client_for
-from tests.factories import make_target
-from tests.review_builders import draft, grant, live_framework, set_state, submitted, user
+from tests.factories import change_in, live_framework, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -74,31 +73,6 @@ def expected(action: str, role: str, state: str) -> str:
         # An admin withdraws only approved changes: one under review is its author's.
         return DENIED
     return OK
-
-
-@pytest.fixture
-def people(db: None) -> dict:
-    target = make_target("prod-eu")
-    other = make_target("dev-eu")
-    admin = user("adam", "admin")
-    return {
-        "target": target,
-        "author": user("erin", "editor"),
-        "other_editor": user("eddie", "editor"),
-        "approver": user("alice", "approver"),
-        "auditor": user("aud", "auditor"),
-        "admin": admin,
-        "outsider": user("olive"),
-        "foreign_approver": grant(user("fred"), "approver", other),
-    }
-
-
-def change_in(state: str, people: dict) -> ChangeRequest:
-    framework = live_framework(people["target"])
-    if state == "draft":
-        return draft(people["author"], framework)
-    change = submitted(people["author"], framework)
-    return change if state == "submitted" else set_state(change, state)
 
 
 def post_data(action: str, change: ChangeRequest) -> dict:

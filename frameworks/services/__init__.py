@@ -17,13 +17,15 @@ The transitions:
     applied, failed, rejected, withdrawn: final; start_from opens a new draft.
 
 Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
-author's side), ``review`` (submit to approve or reject), ``worker`` (the apply worker's
+author's side), ``review`` (submit to approve or reject), ``actions`` (which of them a person
+may take now, asked of their guards, for the page's buttons), ``worker`` (the apply worker's
 transitions) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
 worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
 """
 
 from __future__ import annotations
 
+from frameworks.services.actions import AllowedActions, allowed_actions
 from frameworks.services.base import PermissionRefused, TransitionRefused
 from frameworks.services.drafts import (
     change_request_check_editor,
@@ -55,9 +57,11 @@ from frameworks.services.worker import (
 )
 
 __all__ = [
+    "AllowedActions",
     "PermissionRefused",
     "SyncResult",
     "TransitionRefused",
+    "allowed_actions",
     "change_request_approve",
     "change_request_check_editor",
     "change_request_claim",

@@ -204,8 +204,7 @@ def change_request_save_draft(
     draft saved elsewhere since then is refused rather than silently overwritten. The document
     is kept as written; a version of it is recorded whenever it can be read."""
     call, change = load_for_user(user, "save_draft", change_id)
-    _require_draft_editor(call, change, "edit")  # issue 5: admins edit any draft
-    require_state(call, change, ChangeState.DRAFT, what="edit")
+    guard_draft(call, change, "edit")
     if change.version != expected_version:
         raise call.refuse(
             f"This draft was saved elsewhere after you opened it (you had version "
@@ -235,18 +234,13 @@ def change_request_save_draft(
 def change_request_discard(*, user: User, change_id: int) -> ChangeRequest:
     """The author discards a draft: it ends withdrawn, kept for the record."""
     call, change = load_for_user(user, "discard", change_id)
-    _require_draft_editor(call, change, "discard")  # issue 5: and may discard it
-    require_state(call, change, ChangeState.DRAFT, what="discard")
+    guard_draft(call, change, "discard")
     move(call, change, to=ChangeState.WITHDRAWN)
     history.append(Event.DRAFT_DISCARDED, call.actor, change_request=change)
     return change
 
 
-@service
-def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
-    """An editor of the target opens a new draft from a change that has ended (applied,
-    failed, rejected or withdrawn), with its document, based on what AWS holds now."""
-    call, change = load_for_user(user, "start_from", change_id)
+def guard_start_from(call: Call, change: ChangeRequest) -> None:
     require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
     if not change.is_final:
         raise call.refuse(
@@ -254,6 +248,14 @@ def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
             "from it once it has ended.",
             "not_final",
         )
+
+
+@service
+def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
+    """An editor of the target opens a new draft from a change that has ended (applied,
+    failed, rejected or withdrawn), with its document, based on what AWS holds now."""
+    call, change = load_for_user(user, "start_from", change_id)
+    guard_start_from(call, change)
     framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
     kind = kind_for(call, change.kind, framework)
     return new_draft(
@@ -267,6 +269,12 @@ def _require_draft_editor(call: Call, change: ChangeRequest, what: str) -> None:
     if access.can(call.person, Action.MANAGE, call.target):
         return
     require_author(call, change, what)
+
+
+def guard_draft(call: Call, change: ChangeRequest, what: str) -> None:
+    """Who may edit or discard a draft (``what``), and only while it is one."""
+    _require_draft_editor(call, change, what)
+    require_state(call, change, ChangeState.DRAFT, what=what)
 
 
 @service

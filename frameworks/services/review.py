@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
-    """The draft must still start from what AWS holds, or its diff would lie to reviewers."""
-    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+def check_base(call: Call, change: ChangeRequest, framework: Framework | None) -> None:
+    """The draft must still start from what AWS holds (`framework`, its mirror), or its diff
+    would lie to reviewers."""
     present = framework is not None and framework.present
     if change.kind == ChangeKind.CREATE:
         if present:
@@ -50,14 +50,13 @@ def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
                 "to turn it into a change of that framework.",
                 "rebase_needed",
             )
-        return None
+        return
     if framework is None or not framework.present or framework.content_hash != change.base_hash:
         raise call.refuse(
             f"{change.framework_name} changed in AWS after this draft was started. Rebase the "
             "draft onto the current document and check your changes before submitting.",
             "rebase_needed",
         )
-    return framework
 
 
 def _freeze(call: Call, change: ChangeRequest) -> tuple[DocumentVersion | None, list]:
@@ -103,6 +102,11 @@ def _refuse_second_open(call: Call, change: ChangeRequest) -> TransitionRefused:
     )
 
 
+def guard_submit(call: Call, change: ChangeRequest) -> None:
+    require_author(call, change, "submit")
+    require_state(call, change, ChangeState.DRAFT, what="submit")
+
+
 @service
 def change_request_submit(
     *,
@@ -116,15 +120,17 @@ def change_request_submit(
     live document, and an actual change. The proposal is frozen; at most one change per
     framework is open at a time (the database enforces it under races)."""
     call, change = load_for_user(user, "submit", change_id)
-    require_author(call, change, "submit")
-    require_state(call, change, ChangeState.DRAFT, what="submit")
+    guard_submit(call, change)
     if expected_version is not None and expected_version != change.version:
         raise call.refuse(
             "This draft was saved elsewhere after you opened it; reload it before submitting.",
             "version_conflict",
         )
     reason = require_reason(call, reason, "submit this change")
-    framework = _check_base(call, change)
+    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+    check_base(call, change, framework)
+    if change.kind == ChangeKind.CREATE:
+        framework = None  # a create has no base to be bound to
     proposed, warnings = _freeze(call, change)
     now = timezone.now()
     try:
@@ -157,14 +163,18 @@ def change_request_submit(
     return change
 
 
+def guard_reopen(call: Call, change: ChangeRequest) -> None:
+    require_author(call, change, "reopen")
+    require_state(call, change, ChangeState.SUBMITTED, what="reopen")
+
+
 @service
 def change_request_reopen(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
     """The author takes a submitted change back to draft to edit it. Every approval given so
     far is dismissed (each with its own history row): reviewers approved what they saw, and
     the author is about to change it."""
     call, change = load_for_user(user, "reopen", change_id)
-    require_author(call, change, "reopen")
-    require_state(call, change, ChangeState.SUBMITTED, what="reopen")
+    guard_reopen(call, change)
     move(call, change, to=ChangeState.DRAFT)
     why = reason.strip() or "The author reopened the change to edit it."
     entries = [
@@ -198,11 +208,11 @@ def _dismiss_decisions(call: Call, change: ChangeRequest, why: str) -> list[hist
     ]
 
 
-@service
-def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
+def guard_withdraw(call: Call, change: ChangeRequest) -> bool:
     """The author withdraws a submitted or approved change; an admin may withdraw anyone's
-    approved change until a worker claims it (a draft is discarded instead)."""
-    call, change = load_for_user(user, "withdraw", change_id)
+    approved change until a worker claims it (a draft is discarded instead). True when the
+    one withdrawing is the author."""
+    user = call.person
     is_author = change.author_id == user.pk and access.can(user, Action.EDIT, change.target)
     is_admin = access.can(user, Action.WITHDRAW_ANY, change.target)
     if not (is_author or is_admin):
@@ -216,6 +226,14 @@ def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> 
         raise call.refuse(
             "Only its author may withdraw a change under review.", "not_author", permission=True
         )
+    return is_author
+
+
+@service
+def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
+    """See ``guard_withdraw``: the author, or an admin once the change is approved."""
+    call, change = load_for_user(user, "withdraw", change_id)
+    is_author = guard_withdraw(call, change)
     state_before = change.state
     move(call, change, to=ChangeState.WITHDRAWN)
     history.append(
@@ -227,7 +245,7 @@ def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> 
     return change
 
 
-def _guard_review(call: Call, change: ChangeRequest, content_hash: str, what: str) -> None:
+def guard_review(call: Call, change: ChangeRequest, content_hash: str, what: str) -> None:
     """Approvers of the target decide on submitted changes they did not write, on exactly the
     proposal they saw."""
     require(call, Action.APPROVE, "You may not review changes to this target.", "not_approver")
@@ -272,7 +290,7 @@ def change_request_approve(
     With the target's required number of approvals (each reviewer's newest decision counts
     once) the change is approved. Approving again what one already approved does nothing."""
     call, change = load_for_user(user, "approve", change_id)
-    _guard_review(call, change, content_hash, "approve")
+    guard_review(call, change, content_hash, "approve")
     mine = [a for a in change.current_decisions() if a.reviewer_id == user.pk]
     if mine and mine[0].decision == Decision.APPROVE and mine[0].content_hash == content_hash:
         return change
@@ -318,7 +336,7 @@ def change_request_reject(
     """An approver of the target, never the author, rejects the proposal they saw, with a
     reason. One rejection is a veto: the change ends rejected."""
     call, change = load_for_user(user, "reject", change_id)
-    _guard_review(call, change, content_hash, "reject")
+    guard_review(call, change, content_hash, "reject")
     reason = require_reason(call, reason, "reject this change")
     _decide(call, change, Decision.REJECT, content_hash, reason)
     move(call, change, to=ChangeState.REJECTED)
@@ -334,11 +352,15 @@ def change_request_reject(
     return change
 
 
+def guard_comment(call: Call, change: ChangeRequest) -> None:
+    require(call, Action.COMMENT, "You may not comment on changes to this target.", "no_comment")
+
+
 @service
 def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
     """Editors, approvers and admins of the target discuss a change; auditors only read."""
     call, change = load_for_user(user, "comment", change_id)
-    require(call, Action.COMMENT, "You may not comment on changes to this target.", "no_comment")
+    guard_comment(call, change)
     body = body.strip()
     if not body:
         raise call.refuse("Write something to comment.", "empty_comment")
@@ -351,6 +373,11 @@ def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
     return comment
 
 
+def guard_rebase(call: Call, change: ChangeRequest) -> None:
+    require_author(call, change, "rebase")
+    require_state(call, change, ChangeState.STALE, ChangeState.DRAFT, what="rebase")
+
+
 @service
 def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
     """The author moves a stale change (or a draft, whose base submit requires to be live)
@@ -358,8 +385,7 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
     document and the author submits again. A create whose framework has appeared becomes an
     update of it, an update whose framework has gone becomes a create."""
     call, change = load_for_user(user, "rebase", change_id)
-    require_author(call, change, "rebase")
-    require_state(call, change, ChangeState.STALE, ChangeState.DRAFT, what="rebase")
+    guard_rebase(call, change)
     framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
     kind = kind_for(call, change.kind, framework)
     live = live_version(call, framework)

@@ -33,7 +33,7 @@ from frameworks.models import (
 from frameworks.views.http import AuthedRequest
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+    pass
 
 
 def _forbidden(request: AuthedRequest, message: str, *, recorded: bool = False) -> HttpResponse:
@@ -166,32 +166,6 @@ def _findings(change: ChangeRequest, proposed: document.Document | None) -> list
     return services.change_request_findings(change, doc)
 
 
-def _buttons(user: User, change: ChangeRequest) -> dict[str, bool]:
-    """The actions this viewer may take now: the services' rules, read ahead of time."""
-    target, state = change.target, change.state
-    author = change.author_id is not None and change.author_id == user.pk
-    author = author and access.can(user, Action.EDIT, target)
-    reviewer = access.can(user, Action.APPROVE, target) and change.author_id != user.pk
-    base_moved = change.kind != ChangeKind.CREATE and (
-        change.framework is None
-        or not change.framework.present
-        or change.framework.content_hash != change.base_hash
-    )
-    return {
-        "submit": author and state == ChangeState.DRAFT,
-        "approve": reviewer and state == ChangeState.SUBMITTED,
-        "reject": reviewer and state == ChangeState.SUBMITTED,
-        "reopen": author and state == ChangeState.SUBMITTED,
-        "withdraw": (author and state in (ChangeState.SUBMITTED, ChangeState.APPROVED))
-        or (access.can(user, Action.WITHDRAW_ANY, target) and state == ChangeState.APPROVED),
-        "rebase": author
-        and (state == ChangeState.STALE or (state == ChangeState.DRAFT and base_moved)),
-        "comment": access.can(user, Action.COMMENT, target),
-        "start_from": change.is_final and access.can(user, Action.EDIT, target),
-        "edit": author and state == ChangeState.DRAFT,
-    }
-
-
 @require_GET
 def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
@@ -218,7 +192,7 @@ def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             ),
             "comments": list(change.comments.order_by("id")),
             "timeline": list(HistoryEvent.objects.filter(change_request=change).order_by("id")),
-            "can": _buttons(request.user, change),
+            "can": services.allowed_actions(request.user, change),
         },
     )
 
