@@ -124,17 +124,6 @@ def handoff_owner(task_id: str, retries: int) -> str:
     return f"retry:{task_id}:{retries}"
 
 
-def deployment_state(status: str | None) -> str:
-    """ "running", "failed" or "done" for a DeploymentStatus, read defensively: AWS's own samples
-    show "Active" where the API documents COMPLETED."""
-    value = (status or "").strip().upper()
-    if value.endswith("IN_PROGRESS"):
-        return "running"
-    if value == "FAILED":
-        return "failed"
-    return "done"
-
-
 # --- what AWS holds -------------------------------------------------------------------------
 
 
@@ -171,7 +160,7 @@ class Live:
 
     @property
     def running(self) -> bool:
-        return self.exists and deployment_state(self.status) == "running"
+        return self.exists and document.deployment_state(self.status) == "running"
 
 
 def _answer(response: dict[str, Any]) -> dict[str, Any]:
@@ -388,7 +377,7 @@ class _Run:
                     f"Framework {self.name} disappeared while its change was deployed.",
                     operation="DescribeFramework",
                 )
-            state = deployment_state(live.status)
+            state = document.deployment_state(live.status)
             if state == "failed":
                 words = (
                     DELETE_FAILED_WORDS

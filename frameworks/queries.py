@@ -81,15 +81,6 @@ APPLY_EVENTS = (
 #: States in which the section keeps asking for itself.
 LIVE_STATES = (ChangeState.APPROVED, ChangeState.APPLYING)
 
-_DEPLOYMENT_WORDS = {
-    "CREATE_IN_PROGRESS": "AWS is creating the framework and deploying its controls.",
-    "UPDATE_IN_PROGRESS": "AWS is deploying the controls.",
-    "DELETE_IN_PROGRESS": "AWS is deleting the framework.",
-    "COMPLETED": "AWS finished deploying.",
-    "FAILED": "AWS could not deploy the controls.",
-    "GONE": "The framework is gone from AWS.",
-}
-
 
 @dataclass
 class Step:
@@ -163,10 +154,10 @@ def _step(row: HistoryEvent) -> Step:
         )
     if row.event == Event.DEPLOYMENT_STATUS:
         status = d.get("deployment_status") or ""
-        words = _DEPLOYMENT_WORDS.get(status.upper(), f"Deployment status {status}.")
-        outcome = "error" if status.upper() == "FAILED" else "ok"
-        if status.upper().endswith("IN_PROGRESS"):
-            outcome = "busy"
+        words = document.deployment_sentence(status, f"Deployment status {status}.")
+        outcome = {"running": "busy", "failed": "error", "done": "ok"}[
+            document.deployment_state(status)
+        ]
         return Step(row.created_at, words, outcome, code=status)
     if row.event == Event.APPLIED:
         if d.get("matches_approved") is False:
@@ -175,7 +166,7 @@ def _step(row: HistoryEvent) -> Step:
             text = "Applied: AWS holds the approved document."
         status = d.get("deployment_status") or ""
         if status:  # the final status of the deployment is recorded with the outcome
-            text = f"{_DEPLOYMENT_WORDS.get(status.upper(), status)} {text}"
+            text = f"{document.deployment_sentence(status, status)} {text}"
         return Step(row.created_at, text, code=status)
     if row.event == Event.FAILED:
         return Step(

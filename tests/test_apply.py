@@ -120,7 +120,7 @@ def test_backoff_is_full_jitter_exponential_and_capped():
     ],
 )
 def test_deployment_statuses_are_read_defensively(status, state):
-    assert apply.deployment_state(status) == state
+    assert document.deployment_state(status) == state
 
 
 # --- success --------------------------------------------------------------------------------

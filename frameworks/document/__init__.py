@@ -4,7 +4,8 @@ changed. Forms, JSON import, the command line, sync and the worker all call thes
 No Django and no boto3 (reading botocore's service model aside). Below this face: ``model``
 (the parsed document, normalisation, the content hash), ``limits`` (botocore's model limits and
 the AWS quotas), ``validation`` and ``checks`` (the API's rules), ``account`` (rules across a
-target's frameworks), ``diff``, ``words`` (sentences for people) and ``catalog`` (the controls).
+target's frameworks), ``diff``, ``words`` (sentences for people), ``catalog`` (the controls),
+``status`` (what AWS's status strings mean) and ``storable`` (text the database cannot keep).
 Callers above import from here; the modules below import each other directly.
 """
 
@@ -12,7 +13,13 @@ from __future__ import annotations
 
 from frameworks.document.account import account_findings
 from frameworks.document.diff import Change, diff, diff_text
-from frameworks.document.limits import ModelLimits, default_limits, load_limits
+from frameworks.document.limits import (
+    MAX_CONTROLS,
+    MAX_FRAMEWORKS,
+    ModelLimits,
+    default_limits,
+    load_limits,
+)
 from frameworks.document.model import (
     ERROR,
     WARNING,
@@ -33,6 +40,8 @@ from frameworks.document.model import (
     to_api,
     update_kwargs,
 )
+from frameworks.document.status import badge, deployment_sentence, deployment_state
+from frameworks.document.storable import unstorable, unstorable_in
 from frameworks.document.validation import validate, validate_data
 from frameworks.document.words import (
     describe_absent,
@@ -43,6 +52,8 @@ from frameworks.document.words import (
 
 __all__ = [
     "ERROR",
+    "MAX_CONTROLS",
+    "MAX_FRAMEWORKS",
     "WARNING",
     "Change",
     "Control",
@@ -54,10 +65,13 @@ __all__ = [
     "Scope",
     "Severity",
     "account_findings",
+    "badge",
     "content_hash",
     "control_key",
     "create_kwargs",
     "default_limits",
+    "deployment_sentence",
+    "deployment_state",
     "describe_absent",
     "describe_control",
     "describe_parameter",
@@ -70,6 +84,8 @@ __all__ = [
     "parse",
     "scope_key",
     "to_api",
+    "unstorable",
+    "unstorable_in",
     "update_kwargs",
     "validate",
     "validate_data",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from frameworks.document.limits import MAX_CONTROLS, MAX_FRAMEWORKS
 from frameworks.document.model import (
     ERROR,
     Document,
@@ -22,8 +23,8 @@ def account_findings(
     doc: Document,
     others: Iterable[Document],
     *,
-    max_frameworks: int = 15,
-    max_controls: int = 50,
+    max_frameworks: int = MAX_FRAMEWORKS,
+    max_controls: int = MAX_CONTROLS,
     is_new: bool,
 ) -> list[Finding]:
     """Checks against the other frameworks of the same account and Region known locally.

@@ -225,31 +225,20 @@ def read_json_document(text: str) -> dict[str, Any]:
     return data
 
 
-def _check_storable(data: Any) -> None:
-    """Text the database cannot keep (NUL, lone surrogates from \\ud800 escapes) is refused
-    here, before it can fail a save half-way."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                raise forms.ValidationError(
-                    "The JSON contains a NUL character (\\u0000), which cannot be stored.",
-                    code="nul",
-                )
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise forms.ValidationError(
-                    "The JSON contains an unpaired surrogate escape (such as \\ud800), "
-                    "which is not text.",
-                    code="surrogate",
-                ) from None
+_UNSTORABLE_JSON = {
+    "nul": "The JSON contains a NUL character (\\u0000), which cannot be stored.",
+    "surrogate": (
+        "The JSON contains an unpaired surrogate escape (such as \\ud800), which is not text."
+    ),
+}
+
+
+def _check_storable(data: object) -> None:
+    """Text the database cannot keep (``document.unstorable``) is refused here, before it can
+    fail a save half-way."""
+    problem = document.unstorable_in(data)
+    if problem:
+        raise forms.ValidationError(_UNSTORABLE_JSON[problem], code=problem)
 
 
 class JsonDraftForm(forms.Form):

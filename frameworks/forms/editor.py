@@ -60,6 +60,12 @@ from frameworks.forms.widgets import Slots, slot
 
 _NEWLINES = re.compile(r"\r\n?")
 REPLACEMENT = "\ufffd"
+_UNSTORABLE_POST = {
+    "": "",
+    "nul": "it holds a NUL character, which cannot be stored",
+    # A browser cannot post one (Django decodes bytes, not escapes); said all the same.
+    "surrogate": "it holds an unpaired surrogate, which is not text",
+}
 _CONTROL_PATH = re.compile(r"controls\[(\d+)\](?:\.(.*))?")
 _RAW_INDEX = re.compile(r"parameters\[(\d+)\]")
 
@@ -158,9 +164,7 @@ class FrameworkEditor:
             # Django reads bytes that are not UTF-8 as U+FFFD; saving that would keep a
             # mangled value nobody typed.
             return f"it holds bytes that are not UTF-8 text (they arrived as {REPLACEMENT})"
-        if "\x00" in text:
-            return "it holds a NUL character, which cannot be stored"
-        return ""
+        return _UNSTORABLE_POST[document.unstorable(text)]
 
     def problems(self) -> list[str]:
         """Why ``is_valid`` said no, in sentences."""

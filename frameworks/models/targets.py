@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from frameworks.document.limits import MAX_CONTROLS, MAX_FRAMEWORKS
 from frameworks.models.immutable import ImmutableRowError as ImmutableRowError  # re-exported
 
 
@@ -51,10 +52,11 @@ class Target(models.Model):
     )
     account_id = models.CharField(max_length=12, blank=True, editable=False)
     max_frameworks = models.PositiveSmallIntegerField(
-        default=15, help_text="AWS quota of frameworks in this account and Region."
+        default=MAX_FRAMEWORKS, help_text="AWS quota of frameworks in this account and Region."
     )
     max_controls = models.PositiveSmallIntegerField(
-        default=50, help_text="AWS quota of controls in this account and Region, across frameworks."
+        default=MAX_CONTROLS,
+        help_text="AWS quota of controls in this account and Region, across frameworks.",
     )
     required_approvals = models.PositiveSmallIntegerField(
         default=1,

@@ -65,6 +65,21 @@ def _working(data: dict[str, Any] | None, name: str, kind: str) -> dict[str, Any
     return working
 
 
+_UNSTORABLE = {
+    "nul": "a NUL character",
+    "surrogate": "an unpaired surrogate (such as \\ud800)",
+}
+
+
+def _require_storable(call: Call, *values: object) -> None:
+    """Refuse what the database cannot keep (``document.unstorable``), from whichever caller."""
+    problem = document.unstorable_in(list(values))
+    if problem:
+        raise call.refuse(
+            f"The draft holds {_UNSTORABLE[problem]}, which cannot be stored.", "unstorable"
+        )
+
+
 def _check_name(call: Call, name: str) -> None:
     findings = document.validate(document.Document(name=name), require_name=True)
     problems = [f for f in findings if f.path == "name" and f.severity == document.ERROR]
@@ -174,6 +189,7 @@ def change_request_create_draft(
     require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
     if kind not in ChangeKind.values:
         raise call.refuse(f"{kind!r} is not a kind of change.", "bad_kind")
+    _require_storable(call, framework_name, document, reason)
     framework = Framework.objects.filter(target=call.target, name=framework_name).first()
     present = framework is not None and framework.present
     if kind == ChangeKind.UPDATE and not present:
@@ -212,6 +228,7 @@ def change_request_save_draft(
             "your edits again.",
             "version_conflict",
         )
+    _require_storable(call, document, reason)
     fields: dict[str, Any] = {}
     if document is not None and change.kind != ChangeKind.DELETE:
         fields["working_document"] = _working(document, change.framework_name, change.kind)
