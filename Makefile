@@ -59,16 +59,17 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every bench in bench/, each printing its ratios against their bounds; the apply bench needs
+# PostgreSQL and Redis, like make test-services. Fails if any bench does, after running them all.
 bench: install
-	$(BIN)/python bench/bench_document.py
-	$(BIN)/python bench/bench_apply.py  # needs PostgreSQL and Redis, like make test-services
+	status=0; for bench in bench/bench_*.py; do echo "== $$bench"; \
+	$(BIN)/python $$bench || { echo "FAILED: $$bench"; status=1; }; done; exit $$status
 
 # Workers killed at every stage of an apply, 20 times per stage (CI runs 3). PostgreSQL and Redis.
 chaos: install
 	CHAOS_KILLS=20 DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest tests/chaos $(PYTEST_ARGS)
-	$(BIN)/python bench/bench_editor.py
 
 clean:
 	rm -rf $(VENV) .demo staticfiles .pytest_cache .ruff_cache .hypothesis tests/e2e/js/node_modules

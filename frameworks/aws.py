@@ -105,10 +105,6 @@ class AwsError(Exception):
         return kind.transient if kind else False
 
     @property
-    def permanent(self) -> bool:
-        return not self.transient
-
-    @property
     def words(self) -> str:
         """The failure in plain words, for people; the raw code and message are kept beside it."""
         kind = ERRORS.get(self.code)

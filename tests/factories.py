@@ -3,10 +3,22 @@ the review, built through the services."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.contrib.auth.models import Group, User
+from django.http import QueryDict
 from django.utils import timezone
 
 from frameworks import services
+from frameworks.forms.controls import (
+    SCOPE_RESOURCE,
+    SCOPE_TAG,
+    SCOPE_TYPES,
+    SCOPE_TYPES_TAG,
+    ControlForm,
+)
+from frameworks.forms.editor import FrameworkEditor
 from frameworks.models import ChangeKind, ChangeRequest, Framework, Target, TargetRole
 
 
@@ -121,3 +133,64 @@ def change_in(state: str, people: dict) -> ChangeRequest:
         return draft(people["author"], framework)
     change = submitted(people["author"], framework)
     return change if state == "submitted" else set_state(change, state)
+
+
+# --- what the editor page posts, as a browser would -------------------------------------------
+
+
+def browser_post(editor: FrameworkEditor, csrf: str = "") -> QueryDict:
+    """The fields a browser submits for the page drawn from ``editor`` (unbound), with the
+    browser's own habits: single-line inputs drop line breaks, textareas send CRLF.
+
+    Used to check that the form shows a document exactly; the tests check it against the
+    page itself.
+    """
+    data = QueryDict(mutable=True)
+    main = editor.main
+    data["version"] = str(main.initial["version"])
+    data["description"] = _textarea(main["description"].value())
+    data["reason"] = _textarea(main["reason"].value())
+    total = editor.controls.total_form_count()
+    data["controls-TOTAL_FORMS"] = str(total)
+    data["controls-INITIAL_FORMS"] = "0"
+    data["controls-MIN_NUM_FORMS"] = "0"
+    data["controls-MAX_NUM_FORMS"] = str(editor.controls.max_num)
+    for form in editor.controls.forms:
+        _post_control(data, form)
+    return data
+
+
+def _line(value: Any) -> str:
+    return str(value or "").replace("\r", "").replace("\n", "")
+
+
+def _textarea(value: Any) -> str:
+    return re.sub(r"\r\n?|\n", "\r\n", str(value or ""))
+
+
+def _post_control(data: QueryDict, form: ControlForm) -> None:
+    def put(field: str, value: Any) -> None:
+        data[form.add_prefix(field)] = value
+
+    put("name", form.control_name)
+    kind = form.scope_kind_value()
+    put("scope_kind", kind)
+    # Only the chosen kind's fields are on the page.
+    if kind in (SCOPE_TYPES, SCOPE_TYPES_TAG):
+        types = form["resource_types"].value() or []
+        data.setlist(form.add_prefix("resource_types"), list(dict.fromkeys(types)))
+    if kind in (SCOPE_TAG, SCOPE_TYPES_TAG):
+        put("tag_key", _line(form["tag_key"].value()))
+        put("tag_value", _line(form["tag_value"].value()))
+    elif kind == SCOPE_RESOURCE:
+        put("resource_type", form["resource_type"].value() or "")
+        put("resource_ids", _textarea(form["resource_ids"].value()))
+    for typed in form.typed():
+        value = _textarea(typed.value) if typed.kind == "list" else _line(typed.value)
+        put(f"p_{typed.spec.name}", value)
+    params = form.params
+    put("params-TOTAL_FORMS", str(params.total_form_count()))
+    put("params-INITIAL_FORMS", "0")
+    for row in params.forms:
+        data[row.add_prefix("name")] = _line(row["name"].value())
+        data[row.add_prefix("value")] = _line(row["value"].value())

@@ -24,10 +24,10 @@ from frameworks.forms.editor import (
     Editing,
     FrameworkEditor,
     _written,
-    browser_post,
     form_differences,
 )
 from frameworks.forms.widgets import words
+from tests.factories import browser_post
 
 DOCUMENTS = json.loads(
     (Path(__file__).parent / "document" / "public_framework_documents.json").read_text()

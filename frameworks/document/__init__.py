@@ -11,7 +11,7 @@ Callers above import from here; the modules below import each other directly.
 
 from __future__ import annotations
 
-from frameworks.document.account import account_findings
+from frameworks.document.account import Neighbour, account_findings
 from frameworks.document.diff import Change, diff, diff_text
 from frameworks.document.limits import (
     MAX_CONTROLS,
@@ -32,7 +32,6 @@ from frameworks.document.model import (
     Severity,
     content_hash,
     control_key,
-    create_kwargs,
     has_errors,
     normalise,
     parse,
@@ -61,6 +60,7 @@ __all__ = [
     "DocumentError",
     "Finding",
     "ModelLimits",
+    "Neighbour",
     "Parameter",
     "Scope",
     "Severity",
@@ -68,7 +68,6 @@ __all__ = [
     "badge",
     "content_hash",
     "control_key",
-    "create_kwargs",
     "default_limits",
     "deployment_sentence",
     "deployment_state",

@@ -363,16 +363,6 @@ def update_kwargs(doc: Document, name: str) -> dict[str, Any]:
     return out
 
 
-def create_kwargs(doc: Document) -> dict[str, Any]:
-    """Keyword arguments for boto3 ``create_framework`` (the caller adds IdempotencyToken)."""
-    if doc.name is None:
-        raise ValueError("a framework needs a name to be created")
-    out = update_kwargs(doc, doc.name)
-    if doc.tags is not None:
-        out["FrameworkTags"] = dict(doc.tags)
-    return out
-
-
 # --- normalising and identity ---------------------------------------------------------------
 
 ScopeKey = tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]

@@ -89,12 +89,35 @@ def _check_name(call: Call, name: str) -> None:
         )
 
 
+# What the account checks need of each other framework, by the mirror's content hash (the
+# content's own, as sync computes it), so the editor's check, run as a person types, parses
+# each other framework once per process rather than on every keystroke. Bounded: cleared when
+# full.
+_NEIGHBOURS: dict[tuple[str, int], document.Neighbour | None] = {}
+_NEIGHBOURS_KEPT = 1024
+
+
+def _neighbour(framework: Framework) -> document.Neighbour | None:
+    """What the account checks need of another framework the mirror holds (None: unreadable)."""
+    if not framework.content_hash:  # not synced yet: nothing to key it by
+        doc = mirror_document(framework)
+        return document.Neighbour.of(doc) if doc is not None else None
+    key = (framework.content_hash, len(framework.controls or ()))
+    if key not in _NEIGHBOURS:
+        if len(_NEIGHBOURS) >= _NEIGHBOURS_KEPT:
+            _NEIGHBOURS.clear()
+        doc = mirror_document(framework)
+        _NEIGHBOURS[key] = document.Neighbour.of(doc) if doc is not None else None
+    found = _NEIGHBOURS[key]
+    return found.named(framework.name) if found is not None else None
+
+
 def findings_for(change: ChangeRequest, doc: document.Document) -> list[document.Finding]:
     """Everything the validator and the account checks say about a proposal."""
     target = change.target
     is_new = change.kind == ChangeKind.CREATE
     others = [
-        mirror_document(f)
+        _neighbour(f)
         for f in Framework.objects.present()
         .filter(target=target)
         .exclude(name=change.framework_name)

@@ -35,7 +35,7 @@ Redraw = Callable[[ChangeRequest, str], HttpResponse]
 
 
 def draft_view(
-    view: Callable[[AuthedRequest, ChangeRequest], HttpResponse],
+    view: Callable[[AuthedRequest, ChangeRequest], HttpResponse], *, documents: bool = False
 ) -> Callable[[AuthedRequest, int], HttpResponse]:
     """Load the draft this user may edit: 404 for an unknown id, 403 (recorded by the service)
     for someone else's draft or a non-editor, the change page for one no longer a draft.
@@ -44,14 +44,23 @@ def draft_view(
     @functools.wraps(view)
     @answers_refusals
     def wrapper(request: AuthedRequest, pk: int) -> HttpResponse:
-        # An htmx request reshaping the form reads the documents only if it needs them.
-        documents = request.method == "GET" or not request.htmx
+        # An htmx request reshaping the form reads the documents only if it needs them; one
+        # that checks the draft (``documents``) always does, so in the same query.
         change = services.change_request_open_draft(
-            user=request.user, change_id=pk, documents=documents
+            user=request.user,
+            change_id=pk,
+            documents=documents or request.method == "GET" or not request.htmx,
         )
         return view(request, change)
 
     return wrapper
+
+
+def checking_view(
+    view: Callable[[AuthedRequest, ChangeRequest], HttpResponse],
+) -> Callable[[AuthedRequest, int], HttpResponse]:
+    """``draft_view`` for a view that reads the draft's documents whatever the request."""
+    return draft_view(view, documents=True)
 
 
 # --- opening drafts ---------------------------------------------------------------------------
@@ -77,12 +86,14 @@ def redrawn(
     reason: str,
     *,
     blank_rows: Mapping[int, int] | None = None,
-) -> FrameworkEditor:
-    """Forms showing a document the forms wrote (a redraw after a reshaping button)."""
+) -> tuple[FrameworkEditor, document.Document]:
+    """Forms showing a document the forms wrote (a redraw after a reshaping button), and that
+    document, so the page checks it without writing and parsing it again."""
     doc = document.parse(data)
-    return FrameworkEditor.from_document(
+    editor = FrameworkEditor.from_document(
         doc, editing=editing_of(change), version=version, reason=reason, blank_rows=blank_rows
     )
+    return editor, doc
 
 
 def page_urls(change: ChangeRequest) -> dict[str, str]:
@@ -132,12 +143,15 @@ def editor_page(
     *,
     check: bool = True,
     stored: document.Document | None = None,
+    written: document.Document | None = None,
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
     """The whole editor page. ``stored``: the document the forms were drawn from, to say so
-    when they cannot show it exactly; ``check``: place the findings next to the fields."""
-    doc = document.parse(editor.api_document())
+    when they cannot show it exactly; ``check``: place the findings next to the fields;
+    ``written``: the document the forms were drawn from when they write it back unchanged (a
+    redraw), so it is not written and parsed again."""
+    doc = written if written is not None else document.parse(editor.api_document())
     findings = services.change_request_findings(change, doc)
     if check:
         editor.place(findings)
@@ -206,8 +220,8 @@ def store_draft(
         )
         if redraw is not None:
             return redraw(change, notice)
-        editor = redrawn(data or {}, change, change.version, reason)
-        return editor_page(request, change, editor, notice=notice, status=409)
+        editor, doc = redrawn(data or {}, change, change.version, reason)
+        return editor_page(request, change, editor, written=doc, notice=notice, status=409)
     messages.success(request, "Draft saved.")
     return redirect(then, change.pk)
 

@@ -29,6 +29,7 @@ from frameworks.forms import (
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Framework, Target
 from frameworks.views.editing import (
     EDIT,
+    checking_view,
     control_row_of,
     diff_preview,
     draft_view,
@@ -154,14 +155,15 @@ def change_edit(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
 
 
 @require_POST
-@draft_view
+@checking_view
 def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """Validate without saving. htmx (a field was left): the feedback of the row it is in, the
     diff and the readiness, swapped in place. Without JavaScript: the whole page."""
     editor = posted_editor(request, change)
     data = editor.api_document()
     if not request.htmx:
-        return editor_page(request, change, redrawn(data, change, editor.version, editor.reason))
+        again, doc = redrawn(data, change, editor.version, editor.reason)
+        return editor_page(request, change, again, written=doc)
     doc = document.parse(data)
     findings = services.change_request_findings(change, doc)
     editor.place(findings)

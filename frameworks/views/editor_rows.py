@@ -53,8 +53,8 @@ def _reshaped(
     blank_rows: Mapping[int, int] | None = None,
 ) -> HttpResponse:
     """The whole page after a reshaping button, without JavaScript: unsaved, not checked."""
-    again = redrawn(data, change, editor.version, editor.reason, blank_rows=blank_rows)
-    return editor_page(request, change, again, check=False, notice=notice)
+    again, doc = redrawn(data, change, editor.version, editor.reason, blank_rows=blank_rows)
+    return editor_page(request, change, again, check=False, written=doc, notice=notice)
 
 
 @require_POST
@@ -123,7 +123,7 @@ def change_move_control(request: AuthedRequest, change: ChangeRequest) -> HttpRe
             controls[i], controls[j] = controls[j], controls[i]
     if not request.htmx:
         return _reshaped(request, change, editor, data)
-    again = redrawn(data, change, editor.version, editor.reason)
+    again, _ = redrawn(data, change, editor.version, editor.reason)
     context = {"editor": again, "change": change, "urls": page_urls(change)}
     return render(request, f"{EDIT}#controls", context)
 
