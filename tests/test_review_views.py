@@ -1,7 +1,7 @@
 """The review views, tried by every role in every state: allowed, refused with a message, 403.
 
 The expected answer of each (action, role, state) is written down once, in ``expected``, from
-the state table of the change-requests issue; the page's buttons are checked against the same
+the review's state table (``frameworks/services``); the page's buttons are checked against the same
 table, so the page offers exactly what the services would allow.
 """
 
@@ -33,7 +33,7 @@ ACTIONS = ["submit", "approve", "reject", "reopen", "withdraw", "rebase", "comme
 STATES = ["draft", "submitted", "approved", "stale", "rejected", "withdrawn", "applied"]
 ROLES = ["author", "other_editor", "approver", "auditor", "admin", "outsider", "foreign_approver"]
 
-# Who may, and from which states, as the issue's state table says.
+# Who may, and from which states: the review's state table (frameworks/services/__init__.py).
 WHO = {
     "submit": {"author"},
     "approve": {"approver"},

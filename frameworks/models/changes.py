@@ -147,7 +147,7 @@ class ChangeRequest(models.Model):
     version = models.PositiveIntegerField(default=1)
     state = models.CharField(max_length=16, choices=ChangeState.choices, default=ChangeState.DRAFT)
     required_approvals = models.PositiveSmallIntegerField(default=1)
-    # The apply worker's bookkeeping (issue 7).
+    # The apply worker's bookkeeping.
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_owner = models.CharField(max_length=128, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)

@@ -159,7 +159,7 @@ def change_request_submit(
             "warnings": findings_json(warnings),
         },
     )
-    notifications.change_submitted(change)  # issue 6: the target's approvers, on commit
+    notifications.change_submitted(change)  # the target's approvers, on commit
     return change
 
 
@@ -313,7 +313,7 @@ def change_request_approve(
         },
     )
     if enough:
-        # Issue 6: on commit, the author hears of it and the apply worker gets it.
+        # On commit, the author hears of it and the apply worker gets it.
         notifications.author_news(change, "approved", by=user)
         _enqueue_apply(change)
     return change
@@ -348,7 +348,7 @@ def change_request_reject(
         version_after=change.proposed_version,
         details={"content_hash": content_hash, "reason": reason},
     )
-    notifications.author_news(change, "rejected", by=user, note=reason)  # issue 6, on commit
+    notifications.author_news(change, "rejected", by=user, note=reason)  # on commit
     return change
 
 
@@ -412,7 +412,7 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
             "to_hash": live.content_hash if live else None,
         },
     )
-    # Issue 6: a decision taken against the old base does not carry over to the new one.
+    # A decision taken against the old base does not carry over to the new one.
     why = "The change was rebased onto a newer live document; the difference changed."
     history.append_many([rebased, *_dismiss_decisions(call, change, why)])
     return change

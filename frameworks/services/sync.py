@@ -257,7 +257,7 @@ def _lock_changes(target: Target) -> list[ChangeRequest]:
     worker cannot claim one halfway through, and the states read here stay true."""
     return list(
         ChangeRequest.objects.select_for_update(of=("self",))
-        # target and author: the e-mail to the author of a change going stale (issue 6).
+        # target and author: the e-mail to the author of a change going stale.
         .select_related("base_version", "target", "author")
         .filter(
             target=target,
@@ -323,7 +323,7 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     entries += [_stale_entry(c, mirror.live.get(c.framework_name), versions, actor) for c in stale]
     history.append_many(entries)
     for change in stale:
-        notifications.author_news(change, "stale")  # issue 6: on commit
+        notifications.author_news(change, "stale")  # sent on commit
     Target.objects.filter(pk=target.pk).update(
         last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id
     )
