@@ -254,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
                 answer = state.fail_next(**args)
             elif key == ("POST", "drop_next"):
                 answer = state.drop_next(**args)
+            elif key == ("POST", "reset_faults"):
+                answer = state.reset_faults()
             elif key == ("POST", "latency"):
                 answer = state.set_latency(**args)
             elif key == ("POST", "fail_next_deployment"):

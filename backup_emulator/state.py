@@ -393,6 +393,11 @@ class State:
                     return dict(injection)
             return None
 
+    def reset_faults(self) -> None:
+        """Forget every injected fault that has not been used up yet."""
+        with self.lock:
+            self._injections.clear()
+
     def fail_next_deployment(self, name: str | None = None, count: int = 1) -> None:
         with self.lock:
             self._deployment_failures.append({"name": name, "count": int(count)})

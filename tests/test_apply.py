@@ -352,17 +352,22 @@ def test_it_waits_for_a_running_deployment_then_sends(change, emulator, monkeypa
     assert statuses == ["UPDATE_IN_PROGRESS"]  # COMPLETED is in the applied row
 
 
-def test_a_deployment_still_running_at_the_end_of_a_run_is_retried_then_found(
+def test_a_deployment_still_running_at_the_end_of_a_run_is_unconfirmed_then_settled(
     change, emulator, settings
 ):
     settings.APPLY_DEPLOYMENT_WAIT_SECONDS = 0
     emulator.control.configure(deploy_seconds=30)
     first = run(change)
-    assert first.outcome == "retry"
-    assert change.last_error["code"] == apply.STILL_DEPLOYING
+    assert first.outcome == "unconfirmed"
+    assert change.state == "unconfirmed" and change.attempts == 1
+    assert change.last_error["code"] == "DeploymentUnconfirmed"
+    assert apply.changes_settle_unconfirmed() == []  # still deploying: nothing to settle
     emulator.control.finish_deployments()
-    assert retry(change, first).outcome == "applied"
+    assert apply.changes_settle_unconfirmed() == [change.pk]
+    change.refresh_from_db()
+    assert change.state == "applied" and change.attempts == 1
     assert [op for op, _ in calls(emulator)].count(UPDATE) == 1
+    assert [e.event for e in apply_events(change)][-2:] == [Event.UNCONFIRMED, Event.APPLIED]
 
 
 # --- after the call --------------------------------------------------------------------------
@@ -428,7 +433,7 @@ def test_a_run_that_lost_its_lease_stops_without_writing(change, emulator, monke
         ChangeRequest.objects.filter(pk=change.pk).update(lease_owner="thief")
         raise apply.LeaseLost
 
-    monkeypatch.setattr(apply._Run, "call", steal)
+    monkeypatch.setattr(apply._Run, "send", steal)
     assert run(change).outcome == "skipped"
     assert change.state == "applying" and change.lease_owner == "thief"
 

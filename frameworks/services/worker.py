@@ -1,5 +1,6 @@
 """The apply worker's transitions: claim under a lease, record each attempt and what AWS
-answered, end applied or failed; and the reconciler's return of expired leases.
+answered, end applied, failed or unconfirmed; the reconciler's return of expired leases; and
+the settling of a change whose landed write sync or the reconciler found (``..._settle``).
 
 Import these from ``frameworks.services``. Every one is a conditional UPDATE of the change with
 its history row in the same transaction, like the people's transitions. A worker acts on a
@@ -15,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from frameworks import history, notifications
+from frameworks import document, history, notifications
 from frameworks.history import Actor, Entry
 from frameworks.models import (
     ChangeKind,
@@ -26,8 +27,9 @@ from frameworks.models import (
     Framework,
     Outcome,
 )
+from frameworks.services import live as aws_live
 from frameworks.services.base import Call, load, move, service
-from frameworks.services.sync import is_stale, mirror_document, mirror_values, parse_answer
+from frameworks.services.live import is_stale, mirror_document, mirror_values, parse_answer
 
 #: Keys whose values never reach the history, wherever they appear in a request or answer.
 SECRET_KEYS = frozenset(
@@ -266,6 +268,12 @@ def change_request_mark_stale(
     doc = parse_answer(live) if live is not None else None
     if not is_stale(change, doc):
         raise call.refuse("The live document still matches this change's base.", "not_stale")
+    return _record_stale(call, change, doc)
+
+
+def _record_stale(
+    call: Call, change: ChangeRequest, doc: document.Document | None
+) -> ChangeRequest:
     state_before = change.state
     live_version = DocumentVersion.record(doc) if doc is not None else None
     move(call, change, to=ChangeState.STALE, **_clear_lease())
@@ -281,7 +289,7 @@ def change_request_mark_stale(
             "live_hash": live_version.content_hash if live_version else None,
         },
     )
-    notifications.author_news(change, "stale")  # issue 6: on commit
+    notifications.author_news(change, "stale")  # on commit
     return change
 
 
@@ -300,16 +308,10 @@ def _write_mirror(change: ChangeRequest, described: dict[str, Any] | None) -> Fr
     return framework
 
 
-@service
-def change_request_mark_applied(
-    *, change_id: int, worker: str, described: dict[str, Any] | None = None
+def _record_applied(
+    call: Call, change: ChangeRequest, described: dict[str, Any] | None, **details: Any
 ) -> ChangeRequest:
-    """The lease holder records that AWS accepted the change and finished deploying it. For an
-    update or create, `described` is DescribeFramework's answer afterwards: it becomes the
-    mirror and a document version (the history row says whether it equals what was
-    approved). A delete passes None."""
-    call, change = _load_for_worker(worker, "mark_applied", change_id)
-    _require_lease(call, change, worker)
+    """Move `change` to applied from what AWS reports (`described`; None after a delete)."""
     if change.kind != ChangeKind.DELETE and described is None:
         raise call.refuse("An update or create needs AWS's answer to record.", "no_answer")
     framework = _write_mirror(change, described)
@@ -335,10 +337,121 @@ def change_request_mark_applied(
             "approved_hash": change.proposed_hash,
             "matches_approved": (applied.content_hash if applied else None) == change.proposed_hash,
             "deployment_status": (described or {}).get("DeploymentStatus"),
+            **details,
         },
     )
-    notifications.author_news(change, "applied")  # issue 6: on commit
+    notifications.author_news(change, "applied")  # on commit
     return change
+
+
+def _record_failed(
+    call: Call, change: ChangeRequest, error: dict[str, Any], **details: Any
+) -> ChangeRequest:
+    move(call, change, to=ChangeState.FAILED, last_error=scrub(error), **_clear_lease())
+    history.append(
+        Event.FAILED,
+        call.actor,
+        outcome=Outcome.ERROR,
+        change_request=change,
+        details={"attempt": change.attempts, "error": scrub(error), **details},
+    )
+    notifications.author_news(change, "failed", note=notifications.failure_note(error))
+    return change
+
+
+@service
+def change_request_mark_applied(
+    *, change_id: int, worker: str, described: dict[str, Any] | None = None
+) -> ChangeRequest:
+    """The lease holder records that AWS accepted the change and finished deploying it. For an
+    update or create, `described` is DescribeFramework's answer afterwards: it becomes the
+    mirror and a document version (the history row says whether it equals what was
+    approved). A delete passes None."""
+    call, change = _load_for_worker(worker, "mark_applied", change_id)
+    _require_lease(call, change, worker)
+    return _record_applied(call, change, described)
+
+
+#: What people are told of an unconfirmed change (the page, the e-mail, the history).
+UNCONFIRMED_WORDS = "AWS accepted the change; its deployment could not be confirmed."
+
+
+@service
+def change_request_mark_unconfirmed(
+    *, change_id: int, worker: str, last_status: str = "", error: dict[str, Any] | None = None
+) -> ChangeRequest:
+    """The lease holder waited ``APPLY_DEPLOYMENT_WAIT_SECONDS`` after AWS accepted the change
+    and still does not know how its deployment ended (it was still running, or AWS could not be
+    read). The change keeps its framework; sync or the reconciler settles it from what AWS holds.
+    Attempts are not spent: the write is not sent again."""
+    call, change = _load_for_worker(worker, "mark_unconfirmed", change_id)
+    _require_lease(call, change, worker)
+    words = UNCONFIRMED_WORDS
+    if error:
+        words = f"{words} {error.get('words', '')}".strip()
+    kept = {"code": "DeploymentUnconfirmed", "words": words, "error": scrub(error)}
+    move(call, change, to=ChangeState.UNCONFIRMED, last_error=kept, **_clear_lease())
+    history.append(
+        Event.UNCONFIRMED,
+        call.actor,
+        change_request=change,
+        details={
+            "attempt": change.attempts,
+            "deployment_status": last_status or None,
+            "error": scrub(error),
+            "words": UNCONFIRMED_WORDS,
+        },
+    )
+    notifications.author_news(change, "unconfirmed")  # on commit
+    return change
+
+
+#: What a change that AWS accepted but does not hold is failed with.
+NOT_HELD = {
+    "code": "NotHeldByAws",
+    "words": "AWS accepted the change, but AWS holds the document it was to replace: the change "
+    "did not take effect. Start a new change from this one to try again.",
+}
+
+
+@service
+def change_request_settle(
+    *, change_id: int, described: dict[str, Any] | None, by: str = "sync"
+) -> ChangeRequest:
+    """Sync or the reconciler found the live document of an approved or unconfirmed change
+    (`described`, None when AWS has no such framework) and settles it as the worker would have:
+    our landed write deployed → applied, its deployment FAILED → failed, drift → stale. An
+    unconfirmed change whose write AWS does not hold ends failed. Refused while the deployment
+    still runs (settled next time) and for an approved change AWS does not hold yet (a worker
+    will send it)."""
+    actor = Actor.sync() if by == "sync" else Actor.system(by)
+    call = Call("settle", actor)
+    change = load(call, change_id)
+    if change.state not in (ChangeState.APPROVED, ChangeState.UNCONFIRMED):
+        raise call.refuse(f"Change #{change.pk} is {change.state}; nothing to settle.", "not_open")
+    live = aws_live.Live(described)
+    sent = bool(aws_live.delete_sent([change.pk])) if change.kind == ChangeKind.DELETE else False
+    verdict = aws_live.verdict(change, live, sent=sent)
+    found = {"settled_by": by, "state_before": change.state}
+    if verdict == aws_live.APPLIED:
+        return _record_applied(call, change, described, **found)
+    if verdict == aws_live.FAILED:
+        error = {
+            "code": "DeploymentFailed",
+            "words": "AWS accepted the change but could not deploy its controls (the deployment "
+            "FAILED).",
+            "message": f"DeploymentStatus is {live.status}",
+            "operation": "DescribeFramework",
+            "deployment_status": live.status,
+        }
+        return _record_failed(call, change, error, **found)
+    if verdict == aws_live.STALE:
+        return _record_stale(call, change, live.document)
+    if verdict == aws_live.SEND and change.state == ChangeState.UNCONFIRMED:
+        return _record_failed(call, change, dict(NOT_HELD), **found)
+    raise call.refuse(
+        f"Change #{change.pk} cannot be settled yet ({verdict}).", f"not_settled_{verdict}"
+    )
 
 
 @service
@@ -349,13 +462,4 @@ def change_request_mark_failed(
     `error` keeps AWS's raw code and message next to the words people are shown."""
     call, change = _load_for_worker(worker, "mark_failed", change_id)
     _require_lease(call, change, worker)
-    move(call, change, to=ChangeState.FAILED, last_error=scrub(error), **_clear_lease())
-    history.append(
-        Event.FAILED,
-        call.actor,
-        outcome=Outcome.ERROR,
-        change_request=change,
-        details={"attempt": change.attempts, "error": scrub(error)},
-    )
-    notifications.author_news(change, "failed", note=notifications.failure_note(error))
-    return change
+    return _record_failed(call, change, error)
