@@ -235,6 +235,7 @@ class _Run:
     ) -> None:
         worker.change_request_record_attempt(
             change_id=self.change.pk,
+            change=self.change,
             worker=self.owner,
             stage="failed",
             request=request,
@@ -271,7 +272,11 @@ class _Run:
             recorded["IdempotencyToken"] = self.token
         self.renew()
         worker.change_request_record_attempt(
-            change_id=self.change.pk, worker=self.owner, stage="started", request=recorded
+            change_id=self.change.pk,
+            change=self.change,
+            worker=self.owner,
+            stage="started",
+            request=recorded,
         )
         self.sent = True
         started = time.monotonic()
@@ -289,6 +294,7 @@ class _Run:
         _stage("after_call", self.change.pk)
         worker.change_request_record_attempt(
             change_id=self.change.pk,
+            change=self.change,
             worker=self.owner,
             stage="succeeded",
             request=recorded,
@@ -317,6 +323,7 @@ class _Run:
         if status != self.last_status:
             worker.change_request_record_deployment_status(
                 change_id=self.change.pk,
+                change=self.change,
                 worker=self.owner,
                 status=status,
                 framework_status=live.framework_status,
@@ -368,7 +375,7 @@ class _Run:
                 self.see(live)
             if self.change.kind == ChangeKind.DELETE and not live.exists:
                 worker.change_request_mark_applied(
-                    change_id=self.change.pk, worker=self.owner, described=None
+                    change_id=self.change.pk, change=self.change, worker=self.owner, described=None
                 )
                 return ApplyResult("applied")
             if not live.exists:
@@ -392,12 +399,16 @@ class _Run:
                     "deployment_status": live.status,
                 }
                 worker.change_request_mark_failed(
-                    change_id=self.change.pk, worker=self.owner, error=error
+                    change_id=self.change.pk, change=self.change, worker=self.owner, error=error
                 )
                 return ApplyResult("failed", detail="DeploymentFailed")
             if state == "done" and self.change.kind != ChangeKind.DELETE:
                 worker.change_request_mark_applied(
-                    change_id=self.change.pk, worker=self.owner, described=live.answer
+                    change_id=self.change.pk,
+                    change=self.change,
+                    worker=self.owner,
+                    described=live.answer,
+                    live=live,
                 )
                 return ApplyResult("applied")
             live = self.wait()
@@ -407,6 +418,7 @@ class _Run:
         reconciler settle the change from what AWS holds (nothing is sent again)."""
         worker.change_request_mark_unconfirmed(
             change_id=self.change.pk,
+            change=self.change,
             worker=self.owner,
             last_status=self.last_status or "",
             error=exc.error,
@@ -455,7 +467,9 @@ class _Run:
     def fail(self, error: dict[str, Any], gave_up: str | None = None) -> ApplyResult:
         if gave_up:
             error = {**error, "words": f"{error.get('words', '')} {gave_up}".strip()}
-        worker.change_request_mark_failed(change_id=self.change.pk, worker=self.owner, error=error)
+        worker.change_request_mark_failed(
+            change_id=self.change.pk, change=self.change, worker=self.owner, error=error
+        )
         return ApplyResult("failed", detail=error.get("code", ""))
 
 

@@ -29,7 +29,7 @@ from frameworks.models import (
 )
 from frameworks.services import live as aws_live
 from frameworks.services.base import Call, load, move, service
-from frameworks.services.live import is_stale, mirror_document, mirror_values, parse_answer
+from frameworks.services.live import is_stale, mirror_values, parse_answer
 
 #: Keys whose values never reach the history, wherever they appear in a request or answer.
 SECRET_KEYS = frozenset(
@@ -62,7 +62,24 @@ def scrub(value: Any) -> Any:
 
 def _load_for_worker(worker: str, action: str, change_id: int) -> tuple[Call, ChangeRequest]:
     call = Call(action, Actor.worker(worker))
-    return call, load(call, change_id)
+    change = load(call, change_id)
+    return call, change
+
+
+def _held(
+    worker: str, action: str, change_id: int, change: ChangeRequest | None
+) -> tuple[Call, ChangeRequest]:
+    """The change a lease holder acts on. A run passes the change it claimed (`change`), kept
+    current by the services it calls: no read, since every transition of the lease bumps the
+    version that the conditional move checks (a reconciler's release, another claim). Without
+    it, the row is read and the lease checked."""
+    if change is None:
+        call, change = _load_for_worker(worker, action, change_id)
+        _require_lease(call, change, worker)
+        return call, change
+    call = Call(action, Actor.worker(worker), change=change, change_id=change.pk)
+    call.target, call.framework_name = change.target, change.framework_name
+    return call, change
 
 
 def _require_lease(call: Call, change: ChangeRequest, worker: str) -> None:
@@ -202,12 +219,21 @@ def change_request_record_attempt(
     error: dict[str, Any] | None = None,
     request_id: str = "",
     duration_ms: int | None = None,
+    change: ChangeRequest | None = None,
 ) -> None:
     """The lease holder records one AWS call: `stage` "started" before it is sent (so a worker
     that dies mid-call leaves a trace), then "succeeded" or "failed" with the answer or error.
     The request is recorded without credentials. A failure is also kept on the change."""
-    call, change = _load_for_worker(worker, "record_attempt", change_id)
-    _require_lease(call, change, worker)
+    call, change = _held(worker, "record_attempt", change_id, change)
+    if (
+        stage == "started"
+        and not ChangeRequest.objects.filter(
+            pk=change.pk, version=change.version, state=ChangeState.APPLYING, lease_owner=worker
+        ).exists()
+    ):
+        # Just before a write is sent: the one moment the lease is read again, however the
+        # change was passed.
+        raise call.refuse(f"Worker {worker} no longer holds this change.", "lease_lost")
     if stage not in ATTEMPT_EVENTS:
         raise call.refuse(f"{stage!r} is not a stage of an attempt.", "bad_stage")
     if stage == "failed":
@@ -230,11 +256,16 @@ def change_request_record_attempt(
 
 @service
 def change_request_record_deployment_status(
-    *, change_id: int, worker: str, status: str, framework_status: str = "", poll: int = 0
+    *,
+    change_id: int,
+    worker: str,
+    status: str,
+    framework_status: str = "",
+    poll: int = 0,
+    change: ChangeRequest | None = None,
 ) -> None:
     """The lease holder records a DeploymentStatus it saw while waiting for AWS to deploy."""
-    call, change = _load_for_worker(worker, "record_deployment_status", change_id)
-    _require_lease(call, change, worker)
+    call, change = _held(worker, "record_deployment_status", change_id, change)
     history.append(
         Event.DEPLOYMENT_STATUS,
         call.actor,
@@ -293,36 +324,51 @@ def _record_stale(
     return change
 
 
-def _write_mirror(change: ChangeRequest, described: dict[str, Any] | None) -> Framework | None:
-    """Record in the mirror what AWS reports after the change (a delete leaves it gone)."""
+def _write_mirror(change: ChangeRequest, live: aws_live.Live) -> int | None:
+    """Record in the mirror what AWS reports after the change (a delete leaves it gone).
+    Returns the mirror row's id."""
     now = timezone.now()
-    if described is None:
-        Framework.objects.filter(target=change.target, name=change.framework_name).update(
-            present=False, gone_since=now, last_synced_at=now
-        )
-        return change.framework
-    values = mirror_values(described, parse_answer(described), now)
+    rows = Framework.objects.filter(target_id=change.target_id, name=change.framework_name)
+    if live.answer is None:
+        rows.update(present=False, gone_since=now, last_synced_at=now)
+        return change.framework_id
+    values = mirror_values(live.answer, live.document, now, digest=live.hash or "")
+    if change.framework_id and rows.filter(pk=change.framework_id).update(**values):
+        return change.framework_id
     framework, _ = Framework.objects.update_or_create(
-        target=change.target, name=change.framework_name, defaults=values
+        target_id=change.target_id, name=change.framework_name, defaults=values
     )
-    return framework
+    return framework.pk
 
 
 def _record_applied(
-    call: Call, change: ChangeRequest, described: dict[str, Any] | None, **details: Any
+    call: Call,
+    change: ChangeRequest,
+    described: dict[str, Any] | None,
+    *,
+    live: aws_live.Live | None = None,
+    **details: Any,
 ) -> ChangeRequest:
-    """Move `change` to applied from what AWS reports (`described`; None after a delete)."""
+    """Move `change` to applied from what AWS reports (`described`; None after a delete;
+    `live`: the same answer already parsed and hashed, if the caller has it)."""
     if change.kind != ChangeKind.DELETE and described is None:
         raise call.refuse("An update or create needs AWS's answer to record.", "no_answer")
-    framework = _write_mirror(change, described)
-    live = mirror_document(framework) if described is not None and framework else None
-    applied = DocumentVersion.record(live) if live is not None else None
+    if live is None or live.answer is not described:
+        live = aws_live.Live(described)
+    framework_id = _write_mirror(change, live)
+    applied = None
+    if live.document is not None:
+        # Most often AWS holds exactly what was approved: that version exists already.
+        if live.hash == change.proposed_hash and change.proposed_version_id:
+            applied = change.proposed_version
+        else:
+            applied = DocumentVersion.record(live.document)
     move(
         call,
         change,
         to=ChangeState.APPLIED,
         applied_at=timezone.now(),
-        framework=framework,
+        framework_id=framework_id,
         **_clear_lease(),
     )
     history.append(
@@ -361,15 +407,19 @@ def _record_failed(
 
 @service
 def change_request_mark_applied(
-    *, change_id: int, worker: str, described: dict[str, Any] | None = None
+    *,
+    change_id: int,
+    worker: str,
+    described: dict[str, Any] | None = None,
+    change: ChangeRequest | None = None,
+    live: aws_live.Live | None = None,
 ) -> ChangeRequest:
     """The lease holder records that AWS accepted the change and finished deploying it. For an
     update or create, `described` is DescribeFramework's answer afterwards: it becomes the
     mirror and a document version (the history row says whether it equals what was
     approved). A delete passes None."""
-    call, change = _load_for_worker(worker, "mark_applied", change_id)
-    _require_lease(call, change, worker)
-    return _record_applied(call, change, described)
+    call, change = _held(worker, "mark_applied", change_id, change)
+    return _record_applied(call, change, described, live=live)
 
 
 #: What people are told of an unconfirmed change (the page, the e-mail, the history).
@@ -378,14 +428,18 @@ UNCONFIRMED_WORDS = "AWS accepted the change; its deployment could not be confir
 
 @service
 def change_request_mark_unconfirmed(
-    *, change_id: int, worker: str, last_status: str = "", error: dict[str, Any] | None = None
+    *,
+    change_id: int,
+    worker: str,
+    last_status: str = "",
+    error: dict[str, Any] | None = None,
+    change: ChangeRequest | None = None,
 ) -> ChangeRequest:
     """The lease holder waited ``APPLY_DEPLOYMENT_WAIT_SECONDS`` after AWS accepted the change
     and still does not know how its deployment ended (it was still running, or AWS could not be
     read). The change keeps its framework; sync or the reconciler settles it from what AWS holds.
     Attempts are not spent: the write is not sent again."""
-    call, change = _load_for_worker(worker, "mark_unconfirmed", change_id)
-    _require_lease(call, change, worker)
+    call, change = _held(worker, "mark_unconfirmed", change_id, change)
     words = UNCONFIRMED_WORDS
     if error:
         words = f"{words} {error.get('words', '')}".strip()
@@ -456,10 +510,9 @@ def change_request_settle(
 
 @service
 def change_request_mark_failed(
-    *, change_id: int, worker: str, error: dict[str, Any]
+    *, change_id: int, worker: str, error: dict[str, Any], change: ChangeRequest | None = None
 ) -> ChangeRequest:
     """The lease holder gives up: a permanent error, a FAILED deployment or retries used up.
     `error` keeps AWS's raw code and message next to the words people are shown."""
-    call, change = _load_for_worker(worker, "mark_failed", change_id)
-    _require_lease(call, change, worker)
+    call, change = _held(worker, "mark_failed", change_id, change)
     return _record_failed(call, change, error)
