@@ -15,11 +15,14 @@ DEMO_ENV := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULAT
 
 .PHONY: install demo test test-services lint format bench chaos clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml tests/e2e/js/package-lock.json
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# axe-core for the browser tests; without npm they skip and say so.
+	if command -v npm >/dev/null; then cd tests/e2e/js && npm ci --silent --no-audit --no-fund; \
+	else echo "npm not found: the browser tests will skip (they need axe-core)"; fi
 	touch $@
 
 install: $(BIN)/.installed
@@ -66,4 +69,4 @@ chaos: install
 	$(BIN)/python bench/bench_editor.py
 
 clean:
-	rm -rf $(VENV) .demo staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .demo staticfiles .pytest_cache .ruff_cache .hypothesis tests/e2e/js/node_modules

@@ -22,18 +22,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import botocore.session
 from botocore.validate import ParamValidator
 
-from frameworks.catalog import (
-    BACKUP_PLAN_TYPE,
-    BACKUP_VAULT_TYPE,
-    CONTROLS,
-    SCOPE_RESOURCE,
-)
 from frameworks.document import (
     diff,
     has_errors,
     parse,
     update_kwargs,
     validate,
+)
+from frameworks.document.catalog import (
+    BACKUP_PLAN_TYPE,
+    BACKUP_VAULT_TYPE,
+    CONTROLS,
+    SCOPE_RESOURCE,
 )
 
 MAX_RATIO = 3.0

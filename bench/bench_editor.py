@@ -53,7 +53,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from frameworks import document, services  # noqa: E402
-from frameworks.forms_editor import Editing, FrameworkEditor, browser_post  # noqa: E402
+from frameworks.forms.editor import Editing, FrameworkEditor, browser_post  # noqa: E402
 from frameworks.models import ChangeKind, Framework, Target  # noqa: E402
 
 MAX_PAGE_RATIO = 3.0

@@ -9,7 +9,7 @@ reconciler (``changes_reconcile``) enqueues it again, a duplicate finds the chan
 
 One run, step by step:
 
-1. **Claim** (``services.change_request_claim``): approved → applying, ``attempts`` + 1, a lease
+1. **Claim** (``worker.change_request_claim``): approved → applying, ``attempts`` + 1, a lease
    of ``APPLY_LEASE_SECONDS`` renewed as the run goes. A retry of this run takes the change over
    from the lease this run handed it, a redelivered message from a run whose process died on
    this host at once; a change whose attempts are used up ends failed.
@@ -51,9 +51,11 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from frameworks import aws, document, services
+from frameworks import aws, document
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
-from frameworks.sync import is_stale, parse_answer
+from frameworks.services import worker
+from frameworks.services.base import TransitionRefused
+from frameworks.services.sync import is_stale, parse_answer
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +241,7 @@ class _Run:
     def record_error(
         self, exc: aws.AwsError, request: dict[str, Any], ms: int | None = None
     ) -> None:
-        services.change_request_record_attempt(
+        worker.change_request_record_attempt(
             change_id=self.change.pk,
             worker=self.owner,
             stage="failed",
@@ -272,7 +274,7 @@ class _Run:
         if operation != "DeleteFramework":
             recorded["IdempotencyToken"] = self.token
         self.renew()
-        services.change_request_record_attempt(
+        worker.change_request_record_attempt(
             change_id=self.change.pk, worker=self.owner, stage="started", request=recorded
         )
         started = time.monotonic()
@@ -287,7 +289,7 @@ class _Run:
             self.record_error(exc, recorded, _ms(started))
             raise
         _stage("after_call", self.change.pk)
-        services.change_request_record_attempt(
+        worker.change_request_record_attempt(
             change_id=self.change.pk,
             worker=self.owner,
             stage="succeeded",
@@ -327,7 +329,7 @@ class _Run:
         """Record each deployment status the first time it is seen."""
         status = live.status if live.exists else "GONE"
         if status != self.last_status:
-            services.change_request_record_deployment_status(
+            worker.change_request_record_deployment_status(
                 change_id=self.change.pk,
                 worker=self.owner,
                 status=status,
@@ -349,7 +351,7 @@ class _Run:
         live = self.describe()
         while not self.landed(live):
             if is_stale(self.change, live.document):
-                services.change_request_mark_stale(
+                worker.change_request_mark_stale(
                     change_id=self.change.pk, live=live.answer, worker=self.owner
                 )
                 return ApplyResult("stale")
@@ -374,7 +376,7 @@ class _Run:
                 # failed row (one transaction less for the common case: deployed at once).
                 self.see(live)
             if self.change.kind == ChangeKind.DELETE and not live.exists:
-                services.change_request_mark_applied(
+                worker.change_request_mark_applied(
                     change_id=self.change.pk, worker=self.owner, described=None
                 )
                 return ApplyResult("applied")
@@ -398,12 +400,12 @@ class _Run:
                     "operation": "DescribeFramework",
                     "deployment_status": live.status,
                 }
-                services.change_request_mark_failed(
+                worker.change_request_mark_failed(
                     change_id=self.change.pk, worker=self.owner, error=error
                 )
                 return ApplyResult("failed", detail="DeploymentFailed")
             if state == "done" and self.change.kind != ChangeKind.DELETE:
-                services.change_request_mark_applied(
+                worker.change_request_mark_applied(
                     change_id=self.change.pk, worker=self.owner, described=live.answer
                 )
                 return ApplyResult("applied")
@@ -451,9 +453,7 @@ class _Run:
     def fail(self, error: dict[str, Any], gave_up: str | None = None) -> ApplyResult:
         if gave_up:
             error = {**error, "words": f"{error.get('words', '')} {gave_up}".strip()}
-        services.change_request_mark_failed(
-            change_id=self.change.pk, worker=self.owner, error=error
-        )
+        worker.change_request_mark_failed(change_id=self.change.pk, worker=self.owner, error=error)
         return ApplyResult("failed", detail=error.get("code", ""))
 
 
@@ -528,14 +528,14 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
         return ApplyResult("skipped", detail=f"it is {current['state']}")
     owner = _owner(task_id)
     try:
-        change = services.change_request_claim(
+        change = worker.change_request_claim(
             change_id=change_id,
             worker=owner,
             lease_seconds=settings.APPLY_LEASE_SECONDS,
             max_attempts=settings.APPLY_MAX_ATTEMPTS,
             handoff=handoff,
         )
-    except services.TransitionRefused as refused:
+    except TransitionRefused as refused:
         return ApplyResult("skipped", detail=refused.code)
     if change.state != ChangeState.APPLYING:
         return ApplyResult("failed", detail="attempts used up")
@@ -550,7 +550,7 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
             if exc.transient:
                 return run.give_up_or_retry(exc)
             return run.fail(error_details(exc))
-    except (LeaseLost, services.TransitionRefused) as lost:
+    except (LeaseLost, TransitionRefused) as lost:
         # The reconciler returned the change while this run was slow; whoever has it now
         # finishes it (the token keeps AWS from acting twice).
         log.warning("change %s: lease lost (%s)", change_id, lost)
@@ -566,7 +566,7 @@ def changes_reconcile() -> list[int]:
     for ``APPLY_REQUEUE_AFTER_SECONDS`` (their message was lost). Returns the ids to enqueue;
     a duplicate message is harmless (the claim lets one run through)."""
     now = timezone.now()
-    released = services.change_request_release_expired(now=now)
+    released = worker.change_request_release_expired(now=now)
     cutoff = now - timedelta(seconds=settings.APPLY_REQUEUE_AFTER_SECONDS)
     waiting = (
         ChangeRequest.objects.filter(state=ChangeState.APPROVED)

@@ -25,6 +25,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
 
 def _review_count(user: Any) -> int:
-    from frameworks.views_review import awaiting_review
+    from frameworks.queries import awaiting_review
 
     return awaiting_review(user).count()

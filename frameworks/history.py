@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 GENESIS = "0" * 64
-#: Rows per page on a framework's page.
-PAGE_SIZE = 25
 
 _correlation: ContextVar[str | None] = ContextVar("history_correlation", default=None)
 
@@ -280,51 +278,3 @@ def verify() -> tuple[int, Problem | None]:
         expected_id, prev_hash = row.id + 1, row.row_hash
     problem = _head_problem(HistoryHead.objects.filter(pk=1).first(), expected_id - 1, prev_hash)
     return count, problem or _version_problem()
-
-
-# --- reading --------------------------------------------------------------------------------
-
-
-@dataclass
-class Page:
-    rows: list[HistoryEvent]
-    older: int | None  # the ?before= of the next page, if there is one
-    before: int | None = None  # this page's cursor (None: the newest rows)
-
-
-def _as_document(version: DocumentVersion | None) -> document.Document | None:
-    return version.as_document() if version is not None else None
-
-
-def changes_of(row: HistoryEvent) -> list[document.Change]:
-    """The semantic diff a row carries (between its versions), or nothing."""
-    if row.version_before_id is None and row.version_after_id is None:
-        return []
-    if row.version_before_id == row.version_after_id:
-        return []
-    return document.diff(_as_document(row.version_before), _as_document(row.version_after))
-
-
-def framework_page(target: Target, name: str, *, before: int | None = None) -> Page:
-    """One framework's rows, newest first, ``PAGE_SIZE`` at a time: one query however many."""
-    rows = HistoryEvent.objects.filter(target=target, framework_name=name)
-    if before is not None:
-        rows = rows.filter(id__lt=before)
-    page = list(
-        rows.select_related("version_before", "version_after").order_by("-id")[: PAGE_SIZE + 1]
-    )
-    older = page[PAGE_SIZE - 1].id if len(page) > PAGE_SIZE else None
-    page = page[:PAGE_SIZE]
-    for row in page:
-        row.diff_lines = diff_lines(row)  # type: ignore[attr-defined]
-    return Page(page, older, before)
-
-
-def diff_lines(row: HistoryEvent) -> list[str]:
-    """The row's diff in sentences. A framework that appears is summed up rather than spelt
-    out: its whole content would only repeat, line by line, the document on the same page."""
-    changes = changes_of(row)
-    if row.version_before_id is None and row.version_after_id is not None:
-        count = len(row.version_after.document.get("FrameworkControls", []))
-        return [f"The framework, with {count} control{'' if count == 1 else 's'}."]
-    return [change.text for change in changes]

@@ -7,7 +7,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from frameworks import apply, services
+from frameworks import apply
+from frameworks.services import sync
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 @shared_task(acks_late=True, ignore_result=True)
 def sync_frameworks(target_slugs: list[str] | None = None) -> None:
     """Run by beat on SYNC_INTERVAL_SECONDS and by the "sync now" button."""
-    for result in services.sync_all(target_slugs=target_slugs):
+    for result in sync.sync_all(target_slugs=target_slugs):
         log.info("sync %s", result)
 
 

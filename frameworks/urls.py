@@ -1,35 +1,30 @@
 from django.urls import path
 
-from frameworks import views, views_apply, views_review
-from frameworks import views_editor as editor  # the editor (issue 5)
-from frameworks import views_editor_json as editor_json
-from frameworks import views_editor_rows as editor_rows
+from frameworks.views import apply, editor, editor_json, editor_rows, review
+from frameworks.views import frameworks as pages
 
 app_name = "frameworks"
 
 urlpatterns = [
-    path("", views.framework_list, name="list"),
-    path("<slug:target>/sync/", views.target_sync, name="target-sync"),
-    # --- review (issue 6): before the framework catch-all, which "changes/<pk>/" would match ---
-    path("review/", views_review.review_queue, name="review-queue"),
-    path("changes/<int:pk>/", views_review.change_detail, name="change-detail"),
-    path("changes/<int:pk>/submit/", views_review.change_submit, name="change-submit"),
-    path("changes/<int:pk>/approve/", views_review.change_approve, name="change-approve"),
-    path("changes/<int:pk>/reject/", views_review.change_reject, name="change-reject"),
-    path("changes/<int:pk>/reopen/", views_review.change_reopen, name="change-reopen"),
-    path("changes/<int:pk>/withdraw/", views_review.change_withdraw, name="change-withdraw"),
-    path("changes/<int:pk>/rebase/", views_review.change_rebase, name="change-rebase"),
-    path("changes/<int:pk>/comment/", views_review.change_comment, name="change-comment"),
-    path("changes/<int:pk>/start-from/", views_review.change_start_from, name="change-start-from"),
-    # --- end review ---
-    # --- apply (issue 7) ---
+    path("", pages.framework_list, name="list"),
+    path("<slug:target>/sync/", pages.target_sync, name="target-sync"),
+    # Review, apply and editor URLs come before the framework catch-all, which
+    # "changes/<pk>/" would match.
+    path("review/", review.review_queue, name="review-queue"),
+    path("changes/<int:pk>/", review.change_detail, name="change-detail"),
+    path("changes/<int:pk>/submit/", review.change_submit, name="change-submit"),
+    path("changes/<int:pk>/approve/", review.change_approve, name="change-approve"),
+    path("changes/<int:pk>/reject/", review.change_reject, name="change-reject"),
+    path("changes/<int:pk>/reopen/", review.change_reopen, name="change-reopen"),
+    path("changes/<int:pk>/withdraw/", review.change_withdraw, name="change-withdraw"),
+    path("changes/<int:pk>/rebase/", review.change_rebase, name="change-rebase"),
+    path("changes/<int:pk>/comment/", review.change_comment, name="change-comment"),
+    path("changes/<int:pk>/start-from/", review.change_start_from, name="change-start-from"),
     path(
         "changes/<int:pk>/apply-status/",
-        views_apply.change_apply_status,
+        apply.change_apply_status,
         name="change-apply-status",
     ),
-    # --- end apply ---
-    # --- editor (issue 5): also before the catch-all; names are "change-<action>" ---
     path("changes/new/<slug:target>/", editor.change_new, name="change-new"),
     path("changes/<int:pk>/edit/", editor.change_edit, name="change-edit"),
     path("changes/<int:pk>/edit/check/", editor.change_check, name="change-check"),
@@ -71,6 +66,5 @@ urlpatterns = [
         editor.change_propose_deletion,
         name="change-propose-deletion",
     ),
-    # --- end editor ---
-    path("<slug:target>/<str:name>/", views.framework_detail, name="detail"),
+    path("<slug:target>/<str:name>/", pages.framework_detail, name="detail"),
 ]

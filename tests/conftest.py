@@ -21,6 +21,7 @@ from frameworks import aws
 from frameworks.models import Target
 
 IN_CI = os.environ.get("CI") == "true"
+AXE_SOURCE = Path(__file__).parent / "e2e" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 
 ACCOUNT_1 = "111111111111"
 ACCOUNT_2 = "222222222222"
@@ -51,6 +52,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
     if item.get_closest_marker("browser") and not chromium_path():
         unavailable("needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)")
+    if item.get_closest_marker("browser") and not AXE_SOURCE.exists():
+        unavailable("needs axe-core: install Node.js and npm, then run `make install`")
 
 
 # --- PostgreSQL: flushing past the append-only triggers ------------------------------------

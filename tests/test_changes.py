@@ -15,7 +15,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from frameworks import document, history, services
+from frameworks import document, history, queries, services
 from frameworks.models import (
     ActorKind,
     Approval,
@@ -30,7 +30,7 @@ from frameworks.models import (
     TargetRole,
 )
 from frameworks.services import PermissionRefused, TransitionRefused
-from frameworks.services_base import Call, move
+from frameworks.services.base import Call, move
 from tests.factories import make_live_framework, make_target, with_hash
 
 pytestmark = pytest.mark.django_db
@@ -305,7 +305,7 @@ def test_submit_freezes_the_proposal_and_snapshots_the_required_approvals(editor
     assert row.event == Event.SUBMITTED
     assert row.details["reason"] == "tighten it" and row.details["required_approvals"] == 2
     assert (row.version_before, row.version_after) == (change.base_version, change.proposed_version)
-    diff = {c.kind: (c.old, c.new) for c in history.changes_of(row)}
+    diff = {c.kind: (c.old, c.new) for c in queries.changes_of(row)}
     assert diff["parameter_changed"] == ("1", "60") and "scope_changed" in diff
     refused(
         lambda: services.change_request_save_draft(
@@ -919,7 +919,7 @@ def test_an_applied_update_records_the_mirror_and_the_version_aws_reports(editor
     row = last_row()
     assert row.event == Event.APPLIED and row.details["matches_approved"] is True
     assert row.version_after == change.proposed_version
-    assert history.changes_of(row) == document.diff(
+    assert queries.changes_of(row) == document.diff(
         change.base_version.as_document(), change.proposed_version.as_document()
     )
 
@@ -955,7 +955,7 @@ def test_an_applied_create_and_delete_update_the_mirror(editor, approver, live):
     )
     services.change_request_mark_applied(change_id=delete.pk, worker="w")
     assert not Framework.objects.get(pk=live.pk).present
-    assert history.changes_of(last_row())[0].kind == "framework_deleted"
+    assert queries.changes_of(last_row())[0].kind == "framework_deleted"
 
 
 def test_a_failed_change_keeps_the_error(editor, approver, live):

@@ -13,21 +13,21 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import ValidationError
 
 from frameworks import document
-from frameworks.forms import (
+from frameworks.forms.draft import (
     MAX_IMPORT_BYTES,
     ImportForm,
     control_capacity,
     max_fields,
     read_json_document,
 )
-from frameworks.forms_editor import (
+from frameworks.forms.editor import (
     Editing,
     FrameworkEditor,
     _written,
     browser_post,
     form_differences,
 )
-from frameworks.forms_widgets import words
+from frameworks.forms.widgets import words
 
 DOCUMENTS = json.loads(
     (Path(__file__).parent / "document" / "public_framework_documents.json").read_text()

@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from frameworks import document, services
-from frameworks.forms_editor import Editing, FrameworkEditor, browser_post
+from frameworks.forms.editor import Editing, FrameworkEditor, browser_post
 from frameworks.models import ChangeKind, ChangeRequest
 from tests.factories import make_target
 

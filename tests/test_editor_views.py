@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from frameworks import document, services
-from frameworks.forms import control_capacity
-from frameworks.forms_editor import Editing, FrameworkEditor, browser_post
+from frameworks.forms.draft import control_capacity
+from frameworks.forms.editor import Editing, FrameworkEditor, browser_post
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
 from tests.conftest import client_for
 from tests.factories import make_live_framework, make_target

@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
-from frameworks import document, history, services
+from frameworks import document, history, queries, services
 from frameworks.history import Actor
 from frameworks.models import (
     ChangeRequest,
@@ -348,7 +348,7 @@ def test_the_framework_page_shows_its_history_newest_first_with_the_diff(auditor
 
 @pytest.fixture
 def page_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(history, "PAGE_SIZE", request.param)
+    monkeypatch.setattr(queries, "PAGE_SIZE", request.param)
     return request.param
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from frameworks import services, tasks
 from frameworks.models import ChangeKind
-from frameworks.views_review import awaiting_review
+from frameworks.queries import awaiting_review
 from tests.conftest import client_for
 from tests.factories import make_target
 from tests.review_builders import draft, grant, live_framework, submitted, user

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from frameworks import services
+from frameworks import queries, services
 from frameworks.models import Framework, Target
 
 pytestmark = pytest.mark.django_db
@@ -245,7 +245,7 @@ def test_sync_records_a_version_and_a_history_row_for_new_changed_and_gone(targe
     assert one[1].version_after.content_hash == Framework.objects.get(name="one").content_hash
     assert {r.actor_kind for r in one} == {ActorKind.SYNC}
     assert all(r.actor_host for r in one)
-    changes = history.changes_of(one[1])
+    changes = queries.changes_of(one[1])
     assert [c.kind for c in changes] == ["parameter_changed"]
     assert (changes[0].old, changes[0].new) == ("35", "40")
 

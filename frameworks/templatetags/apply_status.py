@@ -6,8 +6,8 @@ from __future__ import annotations
 from django import template
 
 from frameworks.models import ChangeRequest
-from frameworks.views_apply import ApplyStatus
-from frameworks.views_apply import apply_status as build
+from frameworks.queries import ApplyStatus
+from frameworks.queries import apply_status as build
 
 register = template.Library()
 

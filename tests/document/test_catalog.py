@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from frameworks.catalog import (
+from frameworks.document.catalog import (
     BACKUP_VAULT_TYPE,
     CONTROLS,
     DAYS,

@@ -18,15 +18,6 @@ from botocore.validate import ParamValidator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frameworks.catalog import (
-    CONTROLS,
-    RESOURCE_TYPES,
-    SCOPE_RESOURCE,
-    SCOPE_TAG,
-    SCOPE_TYPES,
-    ControlSpec,
-    ParameterSpec,
-)
 from frameworks.document import (
     DocumentError,
     content_hash,
@@ -38,6 +29,15 @@ from frameworks.document import (
     update_kwargs,
     validate,
     validate_data,
+)
+from frameworks.document.catalog import (
+    CONTROLS,
+    RESOURCE_TYPES,
+    SCOPE_RESOURCE,
+    SCOPE_TAG,
+    SCOPE_TYPES,
+    ControlSpec,
+    ParameterSpec,
 )
 
 SETTINGS = settings(

@@ -146,7 +146,7 @@ def test_an_unknown_control_name_suggests_the_nearest() -> None:
 
 
 def test_every_catalogue_control_passes_with_no_scope_and_an_empty_scope() -> None:
-    from frameworks.catalog import CONTROLS
+    from frameworks.document.catalog import CONTROLS
 
     for name in CONTROLS:
         assert errors_of(control(name)) == set(), name

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import chromium_path
+from tests.conftest import AXE_SOURCE, chromium_path
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are
 # still synchronous and safe.
@@ -23,6 +24,39 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+#: axe-core's impacts that fail a test; "minor" and "moderate" are reported by axe but not gated.
+AXE_FAILING = ("serious", "critical")
+
+
+def axe_violations(page: object) -> list[str]:
+    """Run axe-core on the page as it is now: one line per serious or critical violation.
+
+    axe is injected by an init script (Playwright's, through the DevTools protocol, so the
+    page's Content Security Policy neither blocks it nor has to allow it).
+    """
+    if "/admin/" in page.url:
+        return []  # Django's admin is not the product's page
+    result = page.evaluate(
+        # One run at a time: a load's check and the journey's own may overlap, and axe refuses
+        # a second run while one is going.
+        "async () => { const run = () => axe.run(document, {resultTypes: ['violations']});"
+        " window.__axeRun = (window.__axeRun || Promise.resolve()).catch(() => null).then(run);"
+        " const r = await window.__axeRun;"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)})); }"
+    )
+    return [
+        f"{page.url}: {v['impact']} {v['id']} ({v['help']}) at {json.dumps(v['nodes'])}"
+        for v in result
+        if v["impact"] in AXE_FAILING
+    ]
+
+
+def axe_check(page: object) -> None:
+    """Fail now if the current page (after an htmx swap, say) has an accessibility violation."""
+    assert axe_violations(page) == []
 
 
 @pytest.fixture(scope="session")
@@ -42,13 +76,31 @@ def browser() -> Iterator[object]:
 def page(browser: object, live_server: object) -> Iterator[object]:
     context = browser.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
+    context.add_init_script(path=str(AXE_SOURCE))
     page = context.new_page()
     errors: list[str] = []
+    violations: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("load", lambda loaded: violations.extend(_violations_unless_gone(loaded)))
     yield page
+    violations.extend(_violations_unless_gone(page))
     context.close()
     # A CSP violation or a script error shows up on the console: a page must have none.
     assert errors == []
+    # Every page the journey loaded, and the last state it left, passed axe-core.
+    assert sorted(set(violations)) == []
+
+
+def _violations_unless_gone(page: object) -> list[str]:
+    from playwright.sync_api import Error
+
+    try:
+        return axe_violations(page)
+    except Error as error:
+        # The journey navigated on before axe finished: the next load is checked instead.
+        if "context was destroyed" in str(error) or "closed" in str(error):
+            return []
+        raise
 
 
 def log_in(page: object, username: str, password: str = "password") -> None:

@@ -26,8 +26,8 @@ from frameworks.models import (
     Framework,
     Outcome,
 )
-from frameworks.services_base import Call, load, move, service
-from frameworks.sync import is_stale, mirror_document, mirror_values, parse_answer
+from frameworks.services.base import Call, load, move, service
+from frameworks.services.sync import is_stale, mirror_document, mirror_values, parse_answer
 
 #: Keys whose values never reach the history, wherever they appear in a request or answer.
 SECRET_KEYS = frozenset(

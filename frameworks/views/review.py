@@ -13,19 +13,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from frameworks import access, document, services
+from frameworks import access, document, queries, services
 from frameworks.access import Action
-from frameworks.catalog import CONTROLS
-from frameworks.document_diff import CONTROL_ADDED, CONTROL_REMOVED, DESCRIPTION_CHANGED
+from frameworks.document.catalog import CONTROLS
+from frameworks.document.diff import CONTROL_ADDED, CONTROL_REMOVED, DESCRIPTION_CHANGED
 from frameworks.models import (
-    Approval,
     ChangeKind,
     ChangeRequest,
     ChangeState,
@@ -34,37 +32,7 @@ from frameworks.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-
-# --- the queue ------------------------------------------------------------------------------
-
-
-def awaiting_review(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ChangeRequest]:
-    """Submitted changes in the targets this user approves, not their own, that still wait for
-    their decision on the current proposal. One query, whatever the number of targets."""
-    if not access.can_anywhere(user, Action.APPROVE):
-        return ChangeRequest.objects.none()
-    decided = Approval.objects.filter(
-        change_request=OuterRef("pk"),
-        reviewer=user,
-        dismissed_at__isnull=True,
-        content_hash=OuterRef("current_review_hash"),
-    )
-    return (
-        ChangeRequest.objects.filter(
-            state=ChangeState.SUBMITTED, target__in=access.targets_for(user, Action.APPROVE)
-        )
-        .exclude(author=user)
-        # ChangeRequest.review_hash in SQL: what a reviewer decides on (a delete: its base).
-        .annotate(
-            current_review_hash=Case(
-                When(kind=ChangeKind.DELETE, then=F("base_version__content_hash")),
-                default=F("proposed_version__content_hash"),
-            )
-        )
-        .exclude(Exists(decided))
-    )
+    from django.contrib.auth.models import AbstractBaseUser
 
 
 def _forbidden(request: HttpRequest, message: str, *, recorded: bool = False) -> HttpResponse:
@@ -78,7 +46,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     if not access.can_anywhere(request.user, Action.APPROVE):
         return _forbidden(request, "Only approvers have a review queue.")
     changes = list(
-        awaiting_review(request.user)
+        queries.awaiting_review(request.user)
         .select_related("target", "base_version", "proposed_version")
         .order_by("submitted_at", "pk")
     )

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from frameworks.immutable import ImmutableModel, ImmutableQuerySet
+from frameworks.models.immutable import ImmutableModel, ImmutableQuerySet
 
 
 class Event(models.TextChoices):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from frameworks.catalog import BACKUP_VAULT_TYPE, CONTROLS, VALUE_UNITS
-from frameworks.document_model import Control, Parameter, Scope
+from frameworks.document.catalog import BACKUP_VAULT_TYPE, CONTROLS, VALUE_UNITS
+from frameworks.document.model import Control, Parameter, Scope
 
 #: How many ids a description lists before it says "and N more".
 _SHOWN_IDS = 3

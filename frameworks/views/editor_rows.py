@@ -14,11 +14,17 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from frameworks import document
-from frameworks.forms import RAW_PARAMETER_CAPACITY, control_capacity
-from frameworks.forms_editor import FrameworkEditor, new_control_form, new_raw_row, redraw_control
-from frameworks.forms_widgets import management
+from frameworks.forms import (
+    RAW_PARAMETER_CAPACITY,
+    FrameworkEditor,
+    control_capacity,
+    management,
+    new_control_form,
+    new_raw_row,
+    redraw_control,
+)
 from frameworks.models import ChangeRequest
-from frameworks.views_editor import (
+from frameworks.views.editing import (
     CONTROL_ROW,
     EDIT,
     control_row_of,

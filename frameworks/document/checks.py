@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 
-from frameworks.catalog import (
+from frameworks.document.catalog import (
     BACKUP_PLAN_TYPE,
     BACKUP_VAULT_TYPE,
     RESOURCE_TYPES,
@@ -17,8 +17,8 @@ from frameworks.catalog import (
     SCOPE_TYPES,
     ControlSpec,
 )
-from frameworks.document_limits import Limit, ModelLimits
-from frameworks.document_model import ERROR, WARNING, Finding, Scope, Severity
+from frameworks.document.limits import Limit, ModelLimits
+from frameworks.document.model import ERROR, WARNING, Finding, Scope, Severity
 
 _KNOWN_TYPES = frozenset((*RESOURCE_TYPES, BACKUP_VAULT_TYPE, BACKUP_PLAN_TYPE))
 #: Plain-words readings of the model's patterns; an unknown (new) pattern is quoted instead.

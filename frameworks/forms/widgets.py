@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from django.utils.safestring import SafeString
 
 from frameworks import document
-from frameworks.catalog import CONTROLS, RESOURCE_TYPES
+from frameworks.document.catalog import CONTROLS, RESOURCE_TYPES
 
 _CONTROL_WORDS = re.compile(r"controls\[(\d+)\]")
 

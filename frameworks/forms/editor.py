@@ -37,8 +37,7 @@ from django.http import QueryDict
 from django.utils.safestring import SafeString
 
 from frameworks import document
-from frameworks.forms import RAW_PARAMETER_CAPACITY, DraftForm, control_capacity
-from frameworks.forms_controls import (
+from frameworks.forms.controls import (
     SCOPE_ALL,
     SCOPE_RESOURCE,
     SCOPE_TAG,
@@ -49,7 +48,8 @@ from frameworks.forms_controls import (
     control_formset,
     control_initial,
 )
-from frameworks.forms_widgets import Slots, slot
+from frameworks.forms.draft import RAW_PARAMETER_CAPACITY, DraftForm, control_capacity
+from frameworks.forms.widgets import Slots, slot
 
 _NEWLINES = re.compile(r"\r\n?")
 REPLACEMENT = "\ufffd"

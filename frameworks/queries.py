@@ -1,27 +1,70 @@
-"""The live apply status of a change: each attempt and the deployment status as they happen.
+"""The read side: what pages, context processors and template tags ask the database.
 
-The change page includes ``frameworks/_apply_status.html``; while the change is waiting or being
-applied, that section asks this view for itself again every two seconds (htmx) and stops once the
-change is final. Everything shown comes from the change and its history rows: one query for the
-rows, however many attempts there were.
+Nothing here changes anything. Each function answers one page region in a bounded number of
+queries, whatever the amount of data (the tests pin the counts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
 
-from frameworks import access
+from frameworks import access, document
 from frameworks.access import Action
-from frameworks.models import ChangeRequest, ChangeState, Event, HistoryEvent
+from frameworks.models import (
+    Approval,
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    DocumentVersion,
+    Event,
+    HistoryEvent,
+    Target,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+#: History rows per page on a framework's page.
+PAGE_SIZE = 25
+
+
+# --- the approvers' queue -------------------------------------------------------------------
+
+
+def awaiting_review(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ChangeRequest]:
+    """Submitted changes in the targets this user approves, not their own, that still wait for
+    their decision on the current proposal. One query, whatever the number of targets."""
+    if not access.can_anywhere(user, Action.APPROVE):
+        return ChangeRequest.objects.none()
+    decided = Approval.objects.filter(
+        change_request=OuterRef("pk"),
+        reviewer=user,
+        dismissed_at__isnull=True,
+        content_hash=OuterRef("current_review_hash"),
+    )
+    return (
+        ChangeRequest.objects.filter(
+            state=ChangeState.SUBMITTED, target__in=access.targets_for(user, Action.APPROVE)
+        )
+        .exclude(author=user)
+        # ChangeRequest.review_hash in SQL: what a reviewer decides on (a delete: its base).
+        .annotate(
+            current_review_hash=Case(
+                When(kind=ChangeKind.DELETE, then=F("base_version__content_hash")),
+                default=F("proposed_version__content_hash"),
+            )
+        )
+        .exclude(Exists(decided))
+    )
+
+
+# --- a change's apply status ----------------------------------------------------------------
+
 
 #: The history events that tell the story of an apply.
 APPLY_EVENTS = (
@@ -157,13 +200,49 @@ def apply_status(change: ChangeRequest) -> ApplyStatus:
     return ApplyStatus(change, [_step(row) for row in rows])
 
 
-@never_cache
-@require_GET
-def change_apply_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """The apply section of a change page, for htmx to swap in; a browser without JavaScript
-    is sent to the whole page."""
-    change = get_object_or_404(ChangeRequest.objects.select_related("target"), pk=pk)
-    access.require(request.user, Action.VIEW, change.target)
-    if not request.htmx:
-        return redirect(reverse("frameworks:change-detail", args=[pk]) + "#apply-status")
-    return render(request, "frameworks/_apply_status.html", {"change": change})
+# --- a framework's history ------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    rows: list[HistoryEvent]
+    older: int | None  # the ?before= of the next page, if there is one
+    before: int | None = None  # this page's cursor (None: the newest rows)
+
+
+def _as_document(version: DocumentVersion | None) -> document.Document | None:
+    return version.as_document() if version is not None else None
+
+
+def changes_of(row: HistoryEvent) -> list[document.Change]:
+    """The semantic diff a row carries (between its versions), or nothing."""
+    if row.version_before_id is None and row.version_after_id is None:
+        return []
+    if row.version_before_id == row.version_after_id:
+        return []
+    return document.diff(_as_document(row.version_before), _as_document(row.version_after))
+
+
+def framework_page(target: Target, name: str, *, before: int | None = None) -> Page:
+    """One framework's rows, newest first, ``PAGE_SIZE`` at a time: one query however many."""
+    rows = HistoryEvent.objects.filter(target=target, framework_name=name)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    page = list(
+        rows.select_related("version_before", "version_after").order_by("-id")[: PAGE_SIZE + 1]
+    )
+    older = page[PAGE_SIZE - 1].id if len(page) > PAGE_SIZE else None
+    page = page[:PAGE_SIZE]
+    for row in page:
+        row.diff_lines = diff_lines(row)  # type: ignore[attr-defined]
+    return Page(page, older, before)
+
+
+def diff_lines(row: HistoryEvent) -> list[str]:
+    """The row's diff in sentences. A framework that appears is summed up rather than spelt
+    out: its whole content would only repeat, line by line, the document on the same page."""
+    changes = changes_of(row)
+    if row.version_before_id is None and row.version_after_id is not None:
+        count = len(row.version_after.document.get("FrameworkControls", []))
+        return [f"The framework, with {count} control{'' if count == 1 else 's'}."]
+    return [change.text for change in changes]

@@ -27,10 +27,10 @@ import difflib
 import re
 from typing import Any
 
-from frameworks.catalog import CONTROLS, ControlSpec, ParameterSpec
-from frameworks.document_checks import Checks
-from frameworks.document_limits import ModelLimits, default_limits
-from frameworks.document_model import (
+from frameworks.document.catalog import CONTROLS, ControlSpec, ParameterSpec
+from frameworks.document.checks import Checks
+from frameworks.document.limits import ModelLimits, default_limits
+from frameworks.document.model import (
     WARNING,
     Control,
     Document,
@@ -40,7 +40,7 @@ from frameworks.document_model import (
     parse,
     scope_key,
 )
-from frameworks.document_words import describe_absent
+from frameworks.document.words import describe_absent
 
 _INT = re.compile(r"[0-9]+")
 _ITEM_PATTERNS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from frameworks.document_model import (
+from frameworks.document.model import (
     ERROR,
     Document,
     Finding,

@@ -16,10 +16,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from frameworks import document, services
-from frameworks.forms import ImportForm, JsonDraftForm, document_json, with_fixed_name
-from frameworks.forms_editor import Editing, FrameworkEditor
+from frameworks.forms import (
+    Editing,
+    FrameworkEditor,
+    ImportForm,
+    JsonDraftForm,
+    document_json,
+    with_fixed_name,
+)
 from frameworks.models import ChangeKind, ChangeRequest
-from frameworks.views_editor import (
+from frameworks.views.editing import (
     diff_preview,
     draft_view,
     editor_page,

@@ -1,16 +1,19 @@
 """The framework document: the one place that says what is valid, what is the same and what
 changed. Forms, JSON import, the command line, sync and the worker all call these names.
 
-No Django and no boto3 (reading botocore's service model aside). The implementation is split
-across ``document_*.py`` modules only to keep files short; import from here.
+No Django and no boto3 (reading botocore's service model aside). Below this face: ``model``
+(the parsed document, normalisation, the content hash), ``limits`` (botocore's model limits and
+the AWS quotas), ``validation`` and ``checks`` (the API's rules), ``account`` (rules across a
+target's frameworks), ``diff``, ``words`` (sentences for people) and ``catalog`` (the controls).
+Callers above import from here; the modules below import each other directly.
 """
 
 from __future__ import annotations
 
-from frameworks.document_account import account_findings
-from frameworks.document_diff import Change, diff, diff_text
-from frameworks.document_limits import ModelLimits, default_limits, load_limits
-from frameworks.document_model import (
+from frameworks.document.account import account_findings
+from frameworks.document.diff import Change, diff, diff_text
+from frameworks.document.limits import ModelLimits, default_limits, load_limits
+from frameworks.document.model import (
     ERROR,
     WARNING,
     Control,
@@ -30,8 +33,8 @@ from frameworks.document_model import (
     to_api,
     update_kwargs,
 )
-from frameworks.document_validation import validate, validate_data
-from frameworks.document_words import (
+from frameworks.document.validation import validate, validate_data
+from frameworks.document.words import (
     describe_absent,
     describe_control,
     describe_parameter,

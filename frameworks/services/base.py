@@ -16,9 +16,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from frameworks import document, history
+from frameworks import access, document, history
+from frameworks.access import Action
 from frameworks.history import Actor, Entry
-from frameworks.models import ChangeRequest, Event, Outcome, Target
+from frameworks.models import ChangeRequest, ChangeState, Event, Outcome, Target
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -169,3 +170,61 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
                 raise
 
     return run
+
+
+# --- guards shared by the services ---------------------------------------------------------
+
+
+def require(call: Call, action: Action, message: str, code: str) -> None:
+    if not access.can(call.user, action, call.target):
+        raise call.refuse(message, code, permission=True)
+
+
+def require_author(call: Call, change: ChangeRequest, what: str) -> None:
+    """The author, still an editor of the target, is the only one who may `what`."""
+    require(call, Action.EDIT, "You may not edit changes to this target.", "not_editor")
+    if change.author_id is None or change.author_id != call.user.pk:
+        raise call.refuse(
+            f"Only the author of this change ({change.author_name}) may {what} it.",
+            "not_author",
+            permission=True,
+        )
+
+
+# Irregular participles, so refusals never read "approveed" or "submited".
+
+
+_PARTICIPLES = {
+    "approve": "approved",
+    "rebase": "rebased",
+    "submit": "submitted",
+    "withdraw": "withdrawn",
+}
+
+
+def require_state(call: Call, change: ChangeRequest, *states: str, what: str) -> None:
+    if change.state in states:
+        return
+    if change.state == ChangeState.STALE:
+        message = (
+            f"This change is stale: {change.framework_name} changed in AWS after it was "
+            f"written. Its author must rebase it before anyone can {what} it."
+        )
+    else:
+        done = _PARTICIPLES.get(what, f"{what}ed")
+        message = f"This change is {change.get_state_display().lower()}; it cannot be {done}."
+    raise call.refuse(message, f"not_{'_or_'.join(states)}")
+
+
+def require_reason(call: Call, reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise call.refuse(f"Give a reason to {what}.", "reason_required")
+    return reason
+
+
+def load_for_user(user: AbstractBaseUser, action: str, change_id: int) -> tuple[Call, Any]:
+    call = Call.for_user(user, action)
+    change = load(call, change_id)
+    require(call, Action.VIEW, "You have no role on this target.", "no_role")
+    return call, change

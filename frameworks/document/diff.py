@@ -16,9 +16,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from frameworks.catalog import CONTROLS
-from frameworks.document_model import Control, ControlKey, Document, Parameter, control_key
-from frameworks.document_words import (
+from frameworks.document.catalog import CONTROLS
+from frameworks.document.model import Control, ControlKey, Document, Parameter, control_key
+from frameworks.document.words import (
     describe_absent,
     describe_control,
     describe_parameter,

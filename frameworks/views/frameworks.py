@@ -10,9 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from frameworks import access, document, history, services
+from frameworks import access, document, queries, services
 from frameworks.access import Action
-from frameworks.catalog import CONTROLS
+from frameworks.document.catalog import CONTROLS
 from frameworks.models import Framework, Target
 
 
@@ -60,7 +60,7 @@ def framework_detail(request: HttpRequest, target: str, name: str) -> HttpRespon
         raise Http404("No such framework.")
     target_obj = framework.target
     access.require(request.user, Action.VIEW, target_obj)
-    page = history.framework_page(target_obj, name, before=_before(request))
+    page = queries.framework_page(target_obj, name, before=_before(request))
     if request.htmx:
         return render(request, "frameworks/detail.html#history", {"page": page})
     doc = document.parse(framework.api_document())

@@ -25,8 +25,8 @@ from django import forms
 from django.conf import settings
 
 from frameworks import document
-from frameworks.catalog import CONTROLS, RESOURCE_TYPES
-from frameworks.forms_widgets import Slots
+from frameworks.document.catalog import CONTROLS, RESOURCE_TYPES
+from frameworks.forms.widgets import Slots
 
 #: Raw name/value rows per control the form can hold. The catalogue's controls take at most
 #: three parameters, so this is room for mistakes and for parameters AWS may add, not a rule.

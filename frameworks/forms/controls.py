@@ -21,7 +21,7 @@ from django.utils.functional import cached_property
 from django.utils.safestring import SafeString
 
 from frameworks import document
-from frameworks.catalog import (
+from frameworks.document.catalog import (
     BACKUP_PLAN_TYPE,
     CONTROLS,
     RESOURCE_TYPES,
@@ -31,7 +31,7 @@ from frameworks.catalog import (
     ControlSpec,
     ParameterSpec,
 )
-from frameworks.forms import (
+from frameworks.forms.draft import (
     RAW_PARAMETER_CAPACITY,
     CommaListField,
     FeedbackForm,
@@ -44,7 +44,7 @@ from frameworks.forms import (
     single_line,
     text,
 )
-from frameworks.forms_widgets import (
+from frameworks.forms.widgets import (
     control_options,
     label,
     management,

@@ -1,0 +1,51 @@
+"""Input only: the forms that clean what people post, delegating the API's rules to the
+document core. ``draft`` (the whole-draft, JSON, import, new-framework and deletion forms),
+``controls`` (one control's form and its parameter and scope rows), ``editor`` (the editor: the
+main form with its control forms, validated together) and ``widgets`` (the editor's slots and
+words). This face is for the views; the modules below import each other directly.
+"""
+
+from __future__ import annotations
+
+from frameworks.forms.draft import (
+    RAW_PARAMETER_CAPACITY,
+    DeletionDraftForm,
+    DeletionForm,
+    ImportForm,
+    JsonDraftForm,
+    NewFrameworkForm,
+    control_capacity,
+    document_json,
+    with_fixed_name,
+)
+from frameworks.forms.editor import (
+    Editing,
+    FrameworkEditor,
+    form_differences,
+    new_control_form,
+    new_raw_row,
+    redraw_control,
+    row_slots_oob,
+)
+from frameworks.forms.widgets import Slots, management
+
+__all__ = [
+    "RAW_PARAMETER_CAPACITY",
+    "DeletionDraftForm",
+    "DeletionForm",
+    "Editing",
+    "FrameworkEditor",
+    "ImportForm",
+    "JsonDraftForm",
+    "NewFrameworkForm",
+    "Slots",
+    "control_capacity",
+    "document_json",
+    "form_differences",
+    "management",
+    "new_control_form",
+    "new_raw_row",
+    "redraw_control",
+    "row_slots_oob",
+    "with_fixed_name",
+]

@@ -1,0 +1,49 @@
+"""The domain's data: targets and their mirror (``targets``), change requests and document
+versions (``changes``), the append-only history (``history``) and the write-once base
+(``immutable``).
+
+This face is for callers above the models (services, views, forms, tests); the modules below
+import each other directly.
+"""
+
+from __future__ import annotations
+
+from frameworks.models.changes import (
+    FINAL_STATES,
+    OPEN_STATES,
+    Approval,
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    Comment,
+    Decision,
+    DocumentVersion,
+)
+from frameworks.models.history import ActorKind, Event, HistoryEvent, HistoryHead, Outcome
+from frameworks.models.immutable import ImmutableModel, ImmutableQuerySet, ImmutableRowError
+from frameworks.models.targets import Framework, FrameworkQuerySet, Role, Target, TargetRole
+
+__all__ = [
+    "FINAL_STATES",
+    "OPEN_STATES",
+    "ActorKind",
+    "Approval",
+    "ChangeKind",
+    "ChangeRequest",
+    "ChangeState",
+    "Comment",
+    "Decision",
+    "DocumentVersion",
+    "Event",
+    "Framework",
+    "FrameworkQuerySet",
+    "HistoryEvent",
+    "HistoryHead",
+    "ImmutableModel",
+    "ImmutableQuerySet",
+    "ImmutableRowError",
+    "Outcome",
+    "Role",
+    "Target",
+    "TargetRole",
+]

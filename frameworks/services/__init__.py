@@ -1,0 +1,85 @@
+"""Every state change goes through a function here: guard, mutate, record.
+
+Each service is one transaction: it checks who is asking (``access.can``) and the current state,
+moves the change with a conditional UPDATE on its ``version`` (and state) and checks the row
+count, then appends its history row in the same transaction. A refusal raises
+``TransitionRefused`` (``PermissionRefused`` when it is about who asked; views answer 403),
+changes nothing, and is itself recorded: the attempted transaction is rolled back and the
+refused row is written in a transaction of its own.
+
+The transitions:
+
+    draft      → submitted (submit) | withdrawn (discard) | draft (save, rebase)
+    submitted  → approved (enough approvals) | rejected | draft (reopen) | withdrawn | stale
+    approved   → applying (claim) | withdrawn (author or admin) | stale
+    applying   → applied | failed | approved (lease expired) | stale (worker saw drift)
+    stale      → draft (rebase)
+    applied, failed, rejected, withdrawn: final; start_from opens a new draft.
+
+Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
+author's side), ``review`` (submit to approve or reject), ``worker`` (the apply worker's
+transitions) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
+worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
+"""
+
+from __future__ import annotations
+
+from frameworks.services.base import PermissionRefused, TransitionRefused
+from frameworks.services.drafts import (
+    change_request_check_editor,
+    change_request_create_draft,
+    change_request_discard,
+    change_request_findings,
+    change_request_open_draft,
+    change_request_save_draft,
+    change_request_start_from,
+)
+from frameworks.services.review import (
+    change_request_approve,
+    change_request_comment,
+    change_request_rebase,
+    change_request_reject,
+    change_request_reopen,
+    change_request_submit,
+    change_request_withdraw,
+)
+from frameworks.services.sync import SyncResult, mirror_document, sync_all, target_sync
+from frameworks.services.worker import (
+    change_request_claim,
+    change_request_mark_applied,
+    change_request_mark_failed,
+    change_request_mark_stale,
+    change_request_record_attempt,
+    change_request_record_deployment_status,
+    change_request_release_expired,
+)
+
+__all__ = [
+    "PermissionRefused",
+    "SyncResult",
+    "TransitionRefused",
+    "change_request_approve",
+    "change_request_check_editor",
+    "change_request_claim",
+    "change_request_comment",
+    "change_request_create_draft",
+    "change_request_discard",
+    "change_request_findings",
+    "change_request_mark_applied",
+    "change_request_mark_failed",
+    "change_request_mark_stale",
+    "change_request_open_draft",
+    "change_request_rebase",
+    "change_request_record_attempt",
+    "change_request_record_deployment_status",
+    "change_request_reject",
+    "change_request_release_expired",
+    "change_request_reopen",
+    "change_request_save_draft",
+    "change_request_start_from",
+    "change_request_submit",
+    "change_request_withdraw",
+    "mirror_document",
+    "sync_all",
+    "target_sync",
+]

@@ -1,0 +1,314 @@
+"""Drafts: create, save, discard, rebase and start a change from another; open the editor on a
+draft and check it. A draft is its author's alone until it is submitted (see ``review``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from frameworks import access, document, history
+from frameworks.access import Action
+from frameworks.models import (
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    DocumentVersion,
+    Event,
+    Framework,
+    Target,
+)
+from frameworks.services.base import (
+    Call,
+    TransitionRefused,
+    load_for_user,
+    move,
+    require,
+    require_author,
+    require_reason,
+    require_state,
+    service,
+)
+from frameworks.services.sync import mirror_document
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def proposal_version(working: dict[str, Any]) -> DocumentVersion | None:
+    """The version of a working document, or None while it cannot be read as a framework."""
+    try:
+        return DocumentVersion.record(document.parse(working))
+    except document.DocumentError:
+        return None
+
+
+def live_version(call: Call, framework: Framework | None) -> DocumentVersion | None:
+    """The version of what AWS holds now (None when the framework is not there)."""
+    if framework is None or not framework.present:
+        return None
+    doc = mirror_document(framework)
+    if doc is None:
+        raise call.refuse(
+            f"AWS holds a version of {framework.name} this console cannot read; fix it in AWS "
+            "or sync again.",
+            "unreadable",
+        )
+    return DocumentVersion.record(doc)
+
+
+def _working(data: dict[str, Any] | None, name: str, kind: str) -> dict[str, Any]:
+    """The working document as written, named after the change (AWS cannot rename)."""
+    if kind == ChangeKind.DELETE:
+        return {}
+    working = dict(data or {})
+    working["FrameworkName"] = name
+    working.setdefault("FrameworkControls", [])
+    return working
+
+
+def _check_name(call: Call, name: str) -> None:
+    findings = document.validate(document.Document(name=name), require_name=True)
+    problems = [f for f in findings if f.path == "name" and f.severity == document.ERROR]
+    if problems:
+        raise call.refuse(
+            f"The framework name {problems[0].message}.", "bad_name", findings=problems
+        )
+
+
+def findings_for(change: ChangeRequest, doc: document.Document) -> list[document.Finding]:
+    """Everything the validator and the account checks say about a proposal."""
+    target = change.target
+    is_new = change.kind == ChangeKind.CREATE
+    others = [
+        mirror_document(f)
+        for f in Framework.objects.present()
+        .filter(target=target)
+        .exclude(name=change.framework_name)
+    ]
+    return document.validate(doc, require_name=is_new) + document.account_findings(
+        doc,
+        [other for other in others if other is not None],
+        max_frameworks=target.max_frameworks,
+        max_controls=target.max_controls,
+        is_new=is_new,
+    )
+
+
+def findings_json(findings: list[document.Finding]) -> list[dict[str, str]]:
+    return [
+        {"path": f.path, "code": f.code, "severity": f.severity, "message": f.message}
+        for f in findings
+    ]
+
+
+def kind_for(call: Call, kind: str, framework: Framework | None) -> str:
+    """What a change to a framework in this state must be: an update of a framework that is
+    there, a create of one that is not; a delete of one that is not there is refused."""
+    present = framework is not None and framework.present
+    if kind == ChangeKind.DELETE:
+        if not present:
+            raise call.refuse(
+                f"{call.target} has no framework named {call.framework_name} to delete.",
+                "no_framework",
+            )
+        return kind
+    return ChangeKind.UPDATE if present else ChangeKind.CREATE
+
+
+def new_draft(
+    call: Call,
+    *,
+    kind: str,
+    working: dict[str, Any] | None,
+    reason: str = "",
+    parent: ChangeRequest | None = None,
+) -> ChangeRequest:
+    target, name = call.target, call.framework_name
+    framework = Framework.objects.filter(target=target, name=name).first()
+    base = live_version(call, framework)
+    if working is None and kind == ChangeKind.UPDATE:
+        working = framework.api_document()
+    working = _working(working, name, kind)
+    change = ChangeRequest.objects.create(
+        kind=kind,
+        target=target,
+        framework_name=name,
+        framework=framework if base else None,
+        base_version=base,
+        proposed_version=None if kind == ChangeKind.DELETE else proposal_version(working),
+        working_document=working,
+        author=call.user,
+        author_name=call.user.get_username(),
+        reason=reason,
+        parent=parent,
+    )
+    history.append(
+        Event.DRAFT_CREATED,
+        call.actor,
+        change_request=change,
+        version_before=change.base_version,
+        version_after=change.proposed_version,
+        details={"kind": kind, "version": change.version, "parent": parent.pk if parent else None},
+    )
+    return change
+
+
+@service
+def change_request_create_draft(
+    *,
+    user: AbstractBaseUser,
+    target_id: int,
+    kind: str,
+    framework_name: str,
+    document: dict[str, Any] | None = None,
+    reason: str = "",
+) -> ChangeRequest:
+    """An editor of the target opens a draft: an update or delete of a framework AWS holds, or
+    a create of one it does not. A delete needs a reason. The draft starts from the live
+    document (its base), which submit later checks is still live."""
+    call = Call.for_user(user, "create_draft", framework_name=framework_name)
+    call.target = Target.objects.filter(pk=target_id).first()
+    if call.target is None:
+        raise call.refuse(f"There is no target #{target_id}.", "not_found")
+    require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
+    if kind not in ChangeKind.values:
+        raise call.refuse(f"{kind!r} is not a kind of change.", "bad_kind")
+    framework = Framework.objects.filter(target=call.target, name=framework_name).first()
+    present = framework is not None and framework.present
+    if kind == ChangeKind.UPDATE and not present:
+        raise call.refuse(f"{call.target} has no framework named {framework_name}.", "no_framework")
+    if kind == ChangeKind.CREATE and present:
+        raise call.refuse(
+            f"{call.target} already has a framework named {framework_name}; change it instead.",
+            "exists",
+        )
+    if kind == ChangeKind.CREATE:
+        _check_name(call, framework_name)
+    if kind == ChangeKind.DELETE:
+        reason = require_reason(call, reason, f"delete {framework_name}")
+        kind_for(call, kind, framework)
+    return new_draft(call, kind=kind, working=document, reason=reason)
+
+
+@service
+def change_request_save_draft(
+    *,
+    user: AbstractBaseUser,
+    change_id: int,
+    expected_version: int,
+    document: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> ChangeRequest:
+    """The author saves a draft. `expected_version` is the version the editor page loaded: a
+    draft saved elsewhere since then is refused rather than silently overwritten. The document
+    is kept as written; a version of it is recorded whenever it can be read."""
+    call, change = load_for_user(user, "save_draft", change_id)
+    _require_draft_editor(call, change, "edit")  # issue 5: admins edit any draft
+    require_state(call, change, ChangeState.DRAFT, what="edit")
+    if change.version != expected_version:
+        raise call.refuse(
+            f"This draft was saved elsewhere after you opened it (you had version "
+            f"{expected_version}, it is now version {change.version}). Reload it and make "
+            "your edits again.",
+            "version_conflict",
+        )
+    fields: dict[str, Any] = {}
+    if document is not None and change.kind != ChangeKind.DELETE:
+        fields["working_document"] = _working(document, change.framework_name, change.kind)
+        fields["proposed_version"] = proposal_version(fields["working_document"])
+    if reason is not None:
+        fields["reason"] = reason.strip()
+    move(call, change, expected_version=expected_version, **fields)
+    history.append(
+        Event.DRAFT_SAVED,
+        call.actor,
+        change_request=change,
+        version_before=change.base_version,
+        version_after=change.proposed_version,
+        details={"version": change.version, "readable": change.proposed_version is not None},
+    )
+    return change
+
+
+@service
+def change_request_discard(*, user: AbstractBaseUser, change_id: int) -> ChangeRequest:
+    """The author discards a draft: it ends withdrawn, kept for the record."""
+    call, change = load_for_user(user, "discard", change_id)
+    _require_draft_editor(call, change, "discard")  # issue 5: and may discard it
+    require_state(call, change, ChangeState.DRAFT, what="discard")
+    move(call, change, to=ChangeState.WITHDRAWN)
+    history.append(Event.DRAFT_DISCARDED, call.actor, change_request=change)
+    return change
+
+
+@service
+def change_request_start_from(*, user: AbstractBaseUser, change_id: int) -> ChangeRequest:
+    """An editor of the target opens a new draft from a change that has ended (applied,
+    failed, rejected or withdrawn), with its document, based on what AWS holds now."""
+    call, change = load_for_user(user, "start_from", change_id)
+    require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
+    if not change.is_final:
+        raise call.refuse(
+            f"This change is still {change.get_state_display().lower()}; a new change can start "
+            "from it once it has ended.",
+            "not_final",
+        )
+    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+    kind = kind_for(call, change.kind, framework)
+    return new_draft(
+        call, kind=kind, working=change.working_document, reason=change.reason, parent=change
+    )
+
+
+def _require_draft_editor(call: Call, change: ChangeRequest, what: str) -> None:
+    """The author, still an editor of the target, or an admin of the target, may `what` a
+    draft."""
+    if access.can(call.user, Action.MANAGE, call.target):
+        return
+    require_author(call, change, what)
+
+
+@service
+def change_request_open_draft(
+    *, user: AbstractBaseUser, change_id: int, documents: bool = True
+) -> ChangeRequest:
+    """Open a draft in the editor. Refused, and recorded as access denied, for anyone who may
+    not edit it. An unknown id or a change that is no longer a draft is refused without a
+    history row: nothing was attempted (the editor answers 404, or shows the change page).
+    ``documents=False`` leaves the working and base documents to be read when first used
+    (adding a row does not need 300 KB of JSON)."""
+    changes = ChangeRequest.objects.select_related("target", "base_version")
+    if not documents:
+        changes = changes.defer("working_document", "base_version__document")
+    change = changes.filter(pk=change_id).first()
+    if change is None:
+        raise TransitionRefused(f"There is no change request #{change_id}.", "not_found")
+    call = Call.for_user(user, "open_draft", change=change, change_id=change_id)
+    call.target, call.framework_name = change.target, change.framework_name
+    require(call, Action.VIEW, "You have no role on this target.", "no_role")
+    _require_draft_editor(call, change, "edit")
+    if change.state != ChangeState.DRAFT:
+        raise TransitionRefused(
+            f"This change is {change.get_state_display().lower()}, no longer a draft: it "
+            "cannot be edited.",
+            "not_draft",
+        )
+    return change
+
+
+@service
+def change_request_check_editor(
+    *, user: AbstractBaseUser, target_id: int, framework_name: str = ""
+) -> None:
+    """May this user propose changes to the target (open the new-framework or the deletion
+    page)? Refused, and recorded as access denied, if not."""
+    call = Call.for_user(user, "open_editor", framework_name=framework_name)
+    call.target = Target.objects.filter(pk=target_id).first()
+    require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
+
+
+def change_request_findings(
+    change: ChangeRequest, doc: document.Document
+) -> list[document.Finding]:
+    """What the validator and the account checks say about a draft's document: what the
+    editor shows next to the fields, and what submit refuses on."""
+    return findings_for(change, doc)

@@ -1,0 +1,396 @@
+"""Review: submit, reopen, withdraw, approve (four eyes, bound to the content hash), reject and
+comment. Approval enqueues the apply on commit."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from frameworks import access, document, history, notifications
+from frameworks.access import Action
+from frameworks.models import (
+    OPEN_STATES,
+    Approval,
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    Comment,
+    Decision,
+    DocumentVersion,
+    Event,
+    Framework,
+)
+from frameworks.services.base import (
+    Call,
+    TransitionRefused,
+    load_for_user,
+    move,
+    require,
+    require_author,
+    require_reason,
+    require_state,
+    service,
+)
+from frameworks.services.drafts import findings_for, findings_json, kind_for, live_version
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
+    """The draft must still start from what AWS holds, or its diff would lie to reviewers."""
+    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+    present = framework is not None and framework.present
+    if change.kind == ChangeKind.CREATE:
+        if present:
+            raise call.refuse(
+                f"A framework named {change.framework_name} now exists in AWS. Rebase this draft "
+                "to turn it into a change of that framework.",
+                "rebase_needed",
+            )
+        return None
+    if not present or framework.content_hash != change.base_version.content_hash:
+        raise call.refuse(
+            f"{change.framework_name} changed in AWS after this draft was started. Rebase the "
+            "draft onto the current document and check your changes before submitting.",
+            "rebase_needed",
+        )
+    return framework
+
+
+def _freeze(call: Call, change: ChangeRequest) -> tuple[DocumentVersion | None, list]:
+    """The version to submit and the warnings to show, or a refusal naming the errors."""
+    if change.kind == ChangeKind.DELETE:
+        return None, []
+    try:
+        doc = document.parse(change.working_document)
+    except document.DocumentError as error:
+        raise call.refuse(
+            "The document cannot be read as a framework.", "invalid", findings=error.findings
+        ) from None
+    findings = findings_for(change, doc)
+    if document.has_errors(findings):
+        errors = [f for f in findings if f.severity == document.ERROR]
+        raise call.refuse(
+            f"The document has {len(errors)} error{'s' if len(errors) > 1 else ''}; the first: "
+            f"{errors[0]}.",
+            "invalid",
+            findings=findings,
+        )
+    if change.base_version and document.content_hash(doc) == change.base_version.content_hash:
+        raise call.refuse(
+            "This draft changes nothing: it is the same as the live document.", "no_change"
+        )
+    warnings = [f for f in findings if f.severity == document.WARNING]
+    return DocumentVersion.record(doc), warnings
+
+
+def _refuse_second_open(call: Call, change: ChangeRequest) -> TransitionRefused:
+    other = (
+        ChangeRequest.objects.filter(
+            target=change.target, framework_name=change.framework_name, state__in=OPEN_STATES
+        )
+        .exclude(pk=change.pk)
+        .first()
+    )
+    who = f" (#{other.pk} by {other.author_name}, {other.state})" if other else ""
+    return call.refuse(
+        f"Another change to {change.framework_name} is already open{who}. Only one change per "
+        "framework can be under review or being applied at a time.",
+        "already_open",
+    )
+
+
+@service
+def change_request_submit(
+    *,
+    user: AbstractBaseUser,
+    change_id: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> ChangeRequest:
+    """The author submits a draft for review: it needs a reason, a document without errors
+    (the validator and the account's quotas and AlreadyExists rule), a base that is still the
+    live document, and an actual change. The proposal is frozen; at most one change per
+    framework is open at a time (the database enforces it under races)."""
+    call, change = load_for_user(user, "submit", change_id)
+    require_author(call, change, "submit")
+    require_state(call, change, ChangeState.DRAFT, what="submit")
+    if expected_version is not None and expected_version != change.version:
+        raise call.refuse(
+            "This draft was saved elsewhere after you opened it; reload it before submitting.",
+            "version_conflict",
+        )
+    reason = require_reason(call, reason, "submit this change")
+    framework = _check_base(call, change)
+    proposed, warnings = _freeze(call, change)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            move(
+                call,
+                change,
+                to=ChangeState.SUBMITTED,
+                reason=reason,
+                proposed_version=proposed,
+                framework=framework,
+                required_approvals=change.target.required_approvals,
+                submitted_at=now,
+            )
+    except IntegrityError:
+        raise _refuse_second_open(call, change) from None
+    history.append(
+        Event.SUBMITTED,
+        call.actor,
+        change_request=change,
+        version_before=change.base_version,
+        version_after=proposed,
+        details={
+            "reason": reason,
+            "required_approvals": change.required_approvals,
+            "warnings": findings_json(warnings),
+        },
+    )
+    notifications.change_submitted(change)  # issue 6: the target's approvers, on commit
+    return change
+
+
+@service
+def change_request_reopen(
+    *, user: AbstractBaseUser, change_id: int, reason: str = ""
+) -> ChangeRequest:
+    """The author takes a submitted change back to draft to edit it. Every approval given so
+    far is dismissed (each with its own history row): reviewers approved what they saw, and
+    the author is about to change it."""
+    call, change = load_for_user(user, "reopen", change_id)
+    require_author(call, change, "reopen")
+    require_state(call, change, ChangeState.SUBMITTED, what="reopen")
+    move(call, change, to=ChangeState.DRAFT)
+    why = reason.strip() or "The author reopened the change to edit it."
+    entries = [
+        history.Entry(Event.REOPENED, call.actor, change_request=change, details={"reason": why})
+    ]
+    history.append_many(entries + _dismiss_decisions(call, change, why))
+    return change
+
+
+def _dismiss_decisions(call: Call, change: ChangeRequest, why: str) -> list[history.Entry]:
+    """Dismiss every decision still standing on a change going back to draft (reviewers
+    decided on what they saw); the history rows that say so, one per decision."""
+    decisions = list(change.approvals.filter(dismissed_at__isnull=True))
+    Approval.objects.filter(pk__in=[a.pk for a in decisions]).update(
+        dismissed_at=timezone.now(), dismissed_reason=why
+    )
+    return [
+        history.Entry(
+            Event.APPROVAL_DISMISSED,
+            call.actor,
+            change_request=change,
+            details={
+                "approval_id": a.pk,
+                "reviewer": a.reviewer_name,
+                "decision": a.decision,
+                "content_hash": a.content_hash,
+                "reason": why,
+            },
+        )
+        for a in decisions
+    ]
+
+
+@service
+def change_request_withdraw(
+    *, user: AbstractBaseUser, change_id: int, reason: str = ""
+) -> ChangeRequest:
+    """The author withdraws a submitted or approved change; an admin may withdraw anyone's
+    approved change until a worker claims it (a draft is discarded instead)."""
+    call, change = load_for_user(user, "withdraw", change_id)
+    is_author = change.author_id == user.pk and access.can(user, Action.EDIT, change.target)
+    is_admin = access.can(user, Action.WITHDRAW_ANY, change.target)
+    if not (is_author or is_admin):
+        raise call.refuse(
+            f"Only the author of this change ({change.author_name}) or an admin may withdraw it.",
+            "not_author",
+            permission=True,
+        )
+    require_state(call, change, ChangeState.SUBMITTED, ChangeState.APPROVED, what="withdraw")
+    if not is_author and change.state != ChangeState.APPROVED:
+        raise call.refuse(
+            "Only its author may withdraw a change under review.", "not_author", permission=True
+        )
+    state_before = change.state
+    move(call, change, to=ChangeState.WITHDRAWN)
+    history.append(
+        Event.WITHDRAWN,
+        call.actor,
+        change_request=change,
+        details={"reason": reason.strip(), "state_before": state_before, "by_author": is_author},
+    )
+    return change
+
+
+def _guard_review(call: Call, change: ChangeRequest, content_hash: str, what: str) -> None:
+    """Approvers of the target decide on submitted changes they did not write, on exactly the
+    proposal they saw."""
+    require(call, Action.APPROVE, "You may not review changes to this target.", "not_approver")
+    if change.author_id is not None and change.author_id == call.user.pk:
+        raise call.refuse(
+            f"You wrote this change; someone else must {what} it.", "four_eyes", permission=True
+        )
+    require_state(call, change, ChangeState.SUBMITTED, what=what)
+    if content_hash != change.review_hash:
+        raise call.refuse(
+            f"The proposal changed after you opened it; read the current one before you {what} it.",
+            "outdated",
+        )
+
+
+def _decide(
+    call: Call, change: ChangeRequest, decision: str, content_hash: str, reason: str
+) -> None:
+    try:
+        with transaction.atomic():
+            Approval.objects.create(
+                change_request=change,
+                reviewer=call.user,
+                reviewer_name=call.user.get_username(),
+                author_id=change.author_id,
+                decision=decision,
+                content_hash=content_hash,
+                reason=reason,
+            )
+    except IntegrityError:
+        # The database's four-eyes check, should the one above ever be bypassed.
+        raise call.refuse(
+            "You wrote this change; someone else must review it.", "four_eyes", permission=True
+        ) from None
+
+
+@service
+def change_request_approve(
+    *, user: AbstractBaseUser, change_id: int, content_hash: str, reason: str = ""
+) -> ChangeRequest:
+    """An approver of the target, never the author, approves the proposal whose hash they saw.
+    With the target's required number of approvals (each reviewer's newest decision counts
+    once) the change is approved. Approving again what one already approved does nothing."""
+    call, change = load_for_user(user, "approve", change_id)
+    _guard_review(call, change, content_hash, "approve")
+    mine = [a for a in change.current_decisions() if a.reviewer_id == user.pk]
+    if mine and mine[0].decision == Decision.APPROVE and mine[0].content_hash == content_hash:
+        return change
+    _decide(call, change, Decision.APPROVE, content_hash, reason.strip())
+    approvals = len(change.current_approvals())
+    enough = approvals >= change.required_approvals
+    move(call, change, to=ChangeState.APPROVED if enough else None)
+    history.append(
+        Event.APPROVED,
+        call.actor,
+        change_request=change,
+        version_before=change.base_version,
+        version_after=change.proposed_version,
+        details={
+            "content_hash": content_hash,
+            "reason": reason.strip(),
+            "approvals": approvals,
+            "required_approvals": change.required_approvals,
+            "state_after": change.state,
+        },
+    )
+    if enough:
+        # Issue 6: on commit, the author hears of it and the apply worker gets it.
+        notifications.author_news(change, "approved", by=user)
+        _enqueue_apply(change)
+    return change
+
+
+def _enqueue_apply(change: ChangeRequest) -> None:
+    """Hand an approved change to the apply worker once the approval commits; should the
+    message be lost, the reconciler enqueues it again."""
+    # Imported here: tasks sits above the services (it runs the worker), and the services face
+    # must load without pulling the worker in.
+    from frameworks import tasks
+
+    tasks.apply_change.delay_on_commit(change.pk)
+
+
+@service
+def change_request_reject(
+    *, user: AbstractBaseUser, change_id: int, content_hash: str, reason: str
+) -> ChangeRequest:
+    """An approver of the target, never the author, rejects the proposal they saw, with a
+    reason. One rejection is a veto: the change ends rejected."""
+    call, change = load_for_user(user, "reject", change_id)
+    _guard_review(call, change, content_hash, "reject")
+    reason = require_reason(call, reason, "reject this change")
+    _decide(call, change, Decision.REJECT, content_hash, reason)
+    move(call, change, to=ChangeState.REJECTED)
+    history.append(
+        Event.REJECTED,
+        call.actor,
+        change_request=change,
+        version_before=change.base_version,
+        version_after=change.proposed_version,
+        details={"content_hash": content_hash, "reason": reason},
+    )
+    notifications.author_news(change, "rejected", by=user, note=reason)  # issue 6, on commit
+    return change
+
+
+@service
+def change_request_comment(*, user: AbstractBaseUser, change_id: int, body: str) -> Comment:
+    """Editors, approvers and admins of the target discuss a change; auditors only read."""
+    call, change = load_for_user(user, "comment", change_id)
+    require(call, Action.COMMENT, "You may not comment on changes to this target.", "no_comment")
+    body = body.strip()
+    if not body:
+        raise call.refuse("Write something to comment.", "empty_comment")
+    comment = Comment.objects.create(
+        change_request=change, author=user, author_name=user.get_username(), body=body
+    )
+    history.append(
+        Event.COMMENTED, call.actor, change_request=change, details={"comment_id": comment.pk}
+    )
+    return comment
+
+
+@service
+def change_request_rebase(*, user: AbstractBaseUser, change_id: int) -> ChangeRequest:
+    """The author moves a stale change (or a draft, whose base submit requires to be live)
+    onto what AWS holds now, back to draft: the diff is then computed against the current
+    document and the author submits again. A create whose framework has appeared becomes an
+    update of it, an update whose framework has gone becomes a create."""
+    call, change = load_for_user(user, "rebase", change_id)
+    require_author(call, change, "rebase")
+    require_state(call, change, ChangeState.STALE, ChangeState.DRAFT, what="rebase")
+    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+    kind = kind_for(call, change.kind, framework)
+    live = live_version(call, framework)
+    old_base, state_before, kind_before = change.base_version, change.state, change.kind
+    move(
+        call,
+        change,
+        to=ChangeState.DRAFT,
+        kind=kind,
+        base_version=live,
+        framework=framework if live else None,
+    )
+    rebased = history.Entry(
+        Event.REBASED,
+        call.actor,
+        change_request=change,
+        version_before=old_base,
+        version_after=live,
+        details={
+            "state_before": state_before,
+            "kind_before": kind_before,
+            "kind": kind,
+            "from_hash": old_base.content_hash if old_base else None,
+            "to_hash": live.content_hash if live else None,
+        },
+    )
+    # Issue 6: a decision taken against the old base does not carry over to the new one.
+    why = "The change was rebased onto a newer live document; the difference changed."
+    history.append_many([rebased, *_dismiss_decisions(call, change, why)])
+    return change
