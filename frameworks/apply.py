@@ -247,6 +247,7 @@ class _Run:
     @cached_property
     def approved(self) -> document.Document:
         """The approved document, parsed once per run."""
+        assert self.change.proposed_version is not None  # a create or an update proposes one
         return self.change.proposed_version.as_document()
 
     def request(self) -> tuple[str, dict[str, Any]]:

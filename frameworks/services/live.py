@@ -24,6 +24,7 @@ from functools import cached_property
 from typing import Any
 
 from frameworks import document
+from frameworks.document import Document
 from frameworks.models import ChangeKind, ChangeRequest, Event, Framework, HistoryEvent
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
         return live is not None
     if live is None:
         return True
-    return change.base_version.content_hash != document.content_hash(live)
+    return change.base_hash != document.content_hash(live)
 
 
 def idempotency_token(change: ChangeRequest) -> str:
@@ -89,8 +90,8 @@ def idempotency_token(change: ChangeRequest) -> str:
     runs; different for another change with an identical document (the id) and after a rebase
     (the base and approved hashes). DescribeFramework echoes it, which is how whoever reads the
     framework next knows that the call landed."""
-    base = change.base_version.content_hash if change.base_version_id else "-"
-    approved = change.proposed_version.content_hash if change.proposed_version_id else "-"
+    base = change.base_hash or "-"
+    approved = change.proposed_hash or "-"
     digest = hashlib.sha256(f"{change.pk}:{base}:{approved}".encode()).hexdigest()[:32]
     return f"change-{change.pk}-{digest}"
 
@@ -144,7 +145,7 @@ class Live:
 
     @classmethod
     def parsed(
-        cls, answer: dict[str, Any] | None, doc: document.Document | None, digest: str | None
+        cls, answer: dict[str, Any] | None, doc: Document | None, digest: str | None
     ) -> Live:
         """An answer someone already parsed and hashed (sync does, for the mirror)."""
         live = cls(answer)
@@ -153,13 +154,18 @@ class Live:
         return live
 
 
-def expected_hashes(change: ChangeRequest, live: Live) -> set[str]:
+def expected_hashes(change: ChangeRequest, live: Live) -> set[str | None]:
     """What AWS holds once `change` landed: the approved document, or, when that has no
     description (UpdateFramework cannot send a blank one), the approved document with the
     description AWS kept."""
-    expected = {change.proposed_hash}
+    expected: set[str | None] = {change.proposed_hash}
     doc = live.document
-    if doc is not None and doc.description and live.hash != change.proposed_hash:
+    if (
+        doc is not None
+        and doc.description
+        and live.hash != change.proposed_hash
+        and change.proposed_version is not None
+    ):
         approved = change.proposed_version.as_document()
         if approved.description is None:
             approved.description = doc.description
@@ -192,7 +198,7 @@ def verdict(change: ChangeRequest, live: Live, *, sent: bool, token: str | None 
         return STALE if live.exists else SEND
     if not live.exists:
         return STALE
-    if live.hash == change.base_version.content_hash or live.hash in expected_hashes(change, live):
+    if live.hash == change.base_hash or live.hash in expected_hashes(change, live):
         return SEND
     # Neither the base nor (with our token) the approved document: someone else wrote it.
     return STALE

@@ -302,7 +302,7 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     mirror.vanish({answer["FrameworkName"] for answer in described}, result)
     stale, settle = _judge(changes, mirror)
     docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
-    docs += [mirror.live[c.framework_name] for c in stale if mirror.live.get(c.framework_name)]
+    docs += [live for c in stale if (live := mirror.live.get(c.framework_name)) is not None]
     versions = DocumentVersion.record_many(docs)
     mirror.save()
     if stale:
@@ -327,8 +327,8 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     history.append_many(entries)
     for change in stale:
         notifications.author_news(change, "stale")  # on commit
-    for change, live in settle:
-        worker.change_request_settle(change_id=change.pk, described=live.answer, by="sync")
+    for change, found in settle:
+        worker.change_request_settle(change_id=change.pk, described=found.answer, by="sync")
         result.settled.append(change.pk)
     Target.objects.filter(pk=target.pk).update(
         last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id

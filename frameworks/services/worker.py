@@ -347,7 +347,7 @@ def _record_applied(
     described: dict[str, Any] | None,
     *,
     live: aws_live.Live | None = None,
-    **details: Any,
+    details: dict[str, Any] | None = None,
 ) -> ChangeRequest:
     """Move `change` to applied from what AWS reports (`described`; None after a delete;
     `live`: the same answer already parsed and hashed, if the caller has it)."""
@@ -383,7 +383,7 @@ def _record_applied(
             "approved_hash": change.proposed_hash,
             "matches_approved": (applied.content_hash if applied else None) == change.proposed_hash,
             "deployment_status": (described or {}).get("DeploymentStatus"),
-            **details,
+            **(details or {}),
         },
     )
     notifications.author_news(change, "applied")  # on commit
@@ -488,7 +488,7 @@ def change_request_settle(
     verdict = aws_live.verdict(change, live, sent=sent)
     found = {"settled_by": by, "state_before": change.state}
     if verdict == aws_live.APPLIED:
-        return _record_applied(call, change, described, **found)
+        return _record_applied(call, change, described, details=found)
     if verdict == aws_live.FAILED:
         error = {
             "code": "DeploymentFailed",
