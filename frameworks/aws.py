@@ -158,7 +158,12 @@ _client_lock = threading.Lock()
 
 @functools.lru_cache(maxsize=64)
 def _cached_client(
-    profile: str, region: str, endpoint_url: str, max_attempts: int, timeouts: tuple[int, int]
+    profile: str,
+    region: str,
+    endpoint_url: str,
+    max_attempts: int,
+    timeouts: tuple[int, int],
+    service: str = "backup",
 ) -> Any:
     session = boto3.session.Session(profile_name=profile or None, region_name=region)
     config = Config(
@@ -167,24 +172,36 @@ def _cached_client(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="backup-frameworks-console",
     )
-    return session.client("backup", endpoint_url=endpoint_url or None, config=config)
+    return session.client(service, endpoint_url=endpoint_url or None, config=config)
 
 
-def client_for(target: Connection, *, max_attempts: int) -> Any:
-    """A boto3 Backup client for the target. max_attempts=1 means exactly one HTTP request."""
+def client_for(target: Connection, *, max_attempts: int, service: str = "backup") -> Any:
+    """A boto3 client (Backup unless told) for the target. max_attempts=1 means exactly one
+    HTTP request. A target's endpoint URL (an emulator) serves AWS Config too."""
     timeouts = (settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
     try:
         # Creating sessions is not thread-safe in boto3; clients themselves are.
         with _client_lock:
             return _cached_client(
-                target.profile, target.region, target.endpoint_url, max_attempts, timeouts
+                target.profile,
+                target.region,
+                target.endpoint_url,
+                max_attempts,
+                timeouts,
+                service,
             )
     except botocore.exceptions.BotoCoreError as exc:
         raise _translate(exc, "Connect") from exc
 
 
-def _call(target: Connection, operation: str, max_attempts: int, **kwargs: Any) -> dict[str, Any]:
-    client = client_for(target, max_attempts=max_attempts)
+def _call(
+    target: Connection,
+    operation: str,
+    max_attempts: int,
+    service: str = "backup",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    client = client_for(target, max_attempts=max_attempts, service=service)
     method = getattr(client, _snake(operation))
     try:
         return method(**kwargs)
@@ -231,3 +248,49 @@ def update_framework(
 
 def delete_framework(target: Connection, name: str, *, max_attempts: int = 1) -> dict[str, Any]:
     return _call(target, "DeleteFramework", max_attempts, FrameworkName=name)
+
+
+# --- framework tags -------------------------------------------------------------------------
+
+
+def list_tags(target: Connection, arn: str, *, max_attempts: int) -> dict[str, str]:
+    """Every tag of a resource (ListTags pages with NextToken; boto3 has no paginator)."""
+    tags: dict[str, str] = {}
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        if token:
+            kwargs["NextToken"] = token
+        page = _call(target, "ListTags", max_attempts, **kwargs)
+        tags.update(page.get("Tags") or {})
+        token = page.get("NextToken")
+        if not token:
+            return tags
+
+
+def tag_resource(
+    target: Connection, arn: str, tags: dict[str, str], *, max_attempts: int = 1
+) -> dict[str, Any]:
+    return _call(target, "TagResource", max_attempts, ResourceArn=arn, Tags=tags)
+
+
+def untag_resource(
+    target: Connection, arn: str, keys: list[str], *, max_attempts: int = 1
+) -> dict[str, Any]:
+    return _call(target, "UntagResource", max_attempts, ResourceArn=arn, TagKeyList=keys)
+
+
+# --- AWS Config recording -------------------------------------------------------------------
+
+
+def describe_config_recording(
+    target: Connection, *, max_attempts: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """AWS Config's configuration recorders of the target and their status, as answered."""
+    recorders = _call(target, "DescribeConfigurationRecorders", max_attempts, service="config").get(
+        "ConfigurationRecorders", []
+    )
+    statuses = _call(
+        target, "DescribeConfigurationRecorderStatus", max_attempts, service="config"
+    ).get("ConfigurationRecordersStatus", [])
+    return recorders, statuses

@@ -42,6 +42,7 @@ MIRROR_FIELDS = [
     "deployment_status",
     "framework_status",
     "idempotency_token",
+    "tags",
     "creation_time",
     "last_synced_at",
     "present",
@@ -97,8 +98,10 @@ def _account_from_arn(arn: str) -> str:
 
 
 def mirror_values(answer: dict[str, Any], parsed: document.Document | None, now: datetime) -> dict:
-    """The mirror columns for one DescribeFramework answer (shared with the apply path)."""
-    return {
+    """The mirror columns for one DescribeFramework answer (shared with the apply path). Tags
+    are ListTags', added to the answer as ``FrameworkTags`` by whoever read them (``None``:
+    could not be read); an answer without that member leaves the mirror's tags as they are."""
+    values = {
         "arn": answer.get("FrameworkArn", ""),
         "description": answer.get("FrameworkDescription") or "",
         "controls": answer.get("FrameworkControls") or [],
@@ -111,6 +114,10 @@ def mirror_values(answer: dict[str, Any], parsed: document.Document | None, now:
         "present": True,
         "gone_since": None,
     }
+    if "FrameworkTags" in answer:
+        tags = answer["FrameworkTags"]
+        values["tags"] = dict(tags) if isinstance(tags, dict) else None
+    return values
 
 
 def mirror_document(framework: Framework) -> document.Document | None:
@@ -124,19 +131,47 @@ def mirror_document(framework: Framework) -> document.Document | None:
 
 
 def _fetch(target: Target) -> list[dict[str, Any]]:
-    """List, then one DescribeFramework per framework (ListFrameworks lacks controls)."""
+    """List, then one DescribeFramework and one ListTags per framework (ListFrameworks lacks
+    controls, DescribeFramework tags)."""
     attempts = settings.AWS_SYNC_MAX_ATTEMPTS
     described = []
     for summary in aws.list_frameworks(target, max_attempts=attempts):
         try:
-            described.append(
-                aws.describe_framework(target, summary["FrameworkName"], max_attempts=attempts)
-            )
+            answer = aws.describe_framework(target, summary["FrameworkName"], max_attempts=attempts)
         except aws.AwsError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise
             # Deleted between the list and the describe: it is simply gone.
+            continue
+        answer["FrameworkTags"] = _tags_of(target, answer.get("FrameworkArn", ""), attempts)
+        described.append(answer)
     return described
+
+
+def _tags_of(target: Target, arn: str, attempts: int) -> dict[str, str] | None:
+    """The framework's tags, or None when they cannot be read for a reason that will not pass
+    by itself (no backup:ListTags permission, say): the mirror then shows them as unknown
+    rather than failing the whole sync."""
+    if not arn:
+        return None
+    try:
+        return aws.list_tags(target, arn, max_attempts=attempts)
+    except aws.AwsError as exc:
+        if exc.transient:
+            raise
+        log.warning("ListTags on %s failed: %s", arn, exc)
+        return None
+
+
+def _recording_of(target: Target) -> tuple[dict[str, Any] | None, str]:
+    """What AWS Config records in the target (Recording as JSON), or None and why not."""
+    try:
+        recorders, statuses = aws.describe_config_recording(
+            target, max_attempts=settings.AWS_SYNC_MAX_ATTEMPTS
+        )
+    except aws.AwsError as exc:
+        return None, f"{exc.words} ({exc.code}: {exc.message})"[:256]
+    return document.recording_from_config(recorders, statuses).as_json(), ""
 
 
 def target_sync(*, target_id: int) -> SyncResult:
@@ -172,8 +207,12 @@ def target_sync(*, target_id: int) -> SyncResult:
                 last_sync_error_code=exc.code,
             )
             return result
+        recording, recording_error = _recording_of(target)
         with history.correlation():
             _write_mirror(target, described, result)
+        Target.objects.filter(pk=target.pk).update(
+            config_recording=recording, config_recording_error=recording_error
+        )
     finally:
         Target.objects.filter(pk=target.pk, sync_lease_owner=owner).update(
             sync_lease_until=None, sync_lease_owner=""
@@ -216,11 +255,24 @@ class _Mirror:
             "deployment_status": values["deployment_status"],
         }
         framework = self.existing.get(name)
+        old_tags = framework.tags if framework is not None else None
+        new_tags = values.get("tags")
+        # Tags read for the first time (or no longer readable) are news for the mirror only.
+        tags_moved = (
+            framework is not None
+            and framework.present
+            and None not in (old_tags, new_tags)
+            and new_tags != old_tags
+        )
+        if tags_moved:
+            details["tags_before"], details["tags_after"] = old_tags, new_tags
         if framework is None:
             self.to_create.append(Framework(target=self.target, name=name, **values))
             result.created.append(name)
             self.seen.append(_Seen(Event.SYNC_NEW, name, None, parsed, details))
-        elif framework.content_hash != values["content_hash"] or not framework.present:
+        elif (
+            framework.content_hash != values["content_hash"] or not framework.present or tags_moved
+        ):
             result.changed.append(name)
             # A framework that comes back after it was gone is new in AWS (it has a new ARN).
             event = Event.SYNC_CHANGED if framework.present else Event.SYNC_NEW
@@ -267,12 +319,18 @@ def _lock_changes(target: Target) -> list[ChangeRequest]:
 
 
 def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
-    """Whether the live document moved away from what `change` was reviewed against."""
+    """Whether the live document moved away from what `change` was reviewed against: its
+    content, and, for a change of the tags, its tags (when both are known; the state between
+    the two tag calls of this change's own apply is not "moved")."""
     if change.kind == ChangeKind.CREATE:
         return live is not None
     if live is None:
         return True
-    return change.base_version.content_hash != document.content_hash(live)
+    if change.base_version.content_hash != document.content_hash(live):
+        return True
+    if change.changes_tags and change.base_tags is not None and live.tags is not None:
+        return not document.tags_on_the_way(change.base_tags, change.proposed_tags, live.tags)
+    return False
 
 
 def _hash(doc: document.Document | None) -> str | None:
