@@ -207,12 +207,9 @@ def target_sync(*, target_id: int) -> SyncResult:
                 last_sync_error_code=exc.code,
             )
             return result
-        recording, recording_error = _recording_of(target)
+        recording = _recording_of(target)
         with history.correlation():
-            _write_mirror(target, described, result)
-        Target.objects.filter(pk=target.pk).update(
-            config_recording=recording, config_recording_error=recording_error
-        )
+            _write_mirror(target, described, result, recording=recording)
     finally:
         Target.objects.filter(pk=target.pk, sync_lease_owner=owner).update(
             sync_lease_until=None, sync_lease_owner=""
@@ -338,7 +335,13 @@ def _hash(doc: document.Document | None) -> str | None:
 
 
 @transaction.atomic
-def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncResult) -> None:
+def _write_mirror(
+    target: Target,
+    described: list[dict[str, Any]],
+    result: SyncResult,
+    *,
+    recording: tuple[dict[str, Any] | None, str] = (None, ""),
+) -> None:
     now = timezone.now()
     changes = _lock_changes(target)
     held = {c.framework_name for c in changes if c.state == ChangeState.APPLYING}
@@ -383,7 +386,12 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     for change in stale:
         notifications.author_news(change, "stale")  # issue 6: on commit
     Target.objects.filter(pk=target.pk).update(
-        last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id
+        last_synced_at=now,
+        last_sync_error="",
+        last_sync_error_code="",
+        account_id=account_id,
+        config_recording=recording[0],
+        config_recording_error=recording[1],
     )
 
 
