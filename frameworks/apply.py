@@ -51,7 +51,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from frameworks import aws, document
+from frameworks import apply_config, apply_tags, aws, document
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
 from frameworks.services import worker
 from frameworks.services.base import TransitionRefused
@@ -60,7 +60,7 @@ from frameworks.services.sync import is_stale, parse_answer
 log = logging.getLogger(__name__)
 
 #: Where a chaos test can stop a worker (see ``_stage``).
-STAGES = ("claimed", "before_call", "after_call", "polling")
+STAGES = ("claimed", "before_call", "after_call", "polling", "after_tag_call")
 
 DEPLOYMENT_FAILED = {
     "code": "DeploymentFailed",
@@ -260,9 +260,9 @@ class _Run:
         kwargs = document.update_kwargs(doc, self.name)
         if change.kind == ChangeKind.UPDATE:
             return "UpdateFramework", kwargs
-        # A version keeps no tags (UpdateFramework cannot change them); a create's are in its
-        # working document.
-        tags = (change.working_document or {}).get("FrameworkTags")
+        # A version keeps no tags (UpdateFramework cannot change them); a create sends the
+        # ones its approvals are bound to.
+        tags = change.proposed_tags
         if tags:
             kwargs["FrameworkTags"] = dict(tags)
         return "CreateFramework", kwargs
@@ -306,6 +306,9 @@ class _Run:
         if self.change.kind == ChangeKind.DELETE:
             # DeleteFramework has no token: gone is done, a running delete is (taken as) ours.
             return not live.exists or live.status.upper() == "DELETE_IN_PROGRESS"
+        if self.change.tags_only:
+            # Only the tags change: no UpdateFramework, the document step is done as it is.
+            return live.exists and live.hash == self.change.proposed_hash
         return (
             live.exists
             and live.hash in self.expected_hashes(live)
@@ -356,6 +359,9 @@ class _Run:
                 )
                 return ApplyResult("stale")
             if not live.running:
+                refused = apply_tags.check_before_call(self, live)
+                if refused:
+                    return ApplyResult(refused)
                 _stage("before_call", self.change.pk)
                 self.call()
                 return self.finish(None)
@@ -387,14 +393,24 @@ class _Run:
                     operation="DescribeFramework",
                 )
             state = deployment_state(live.status)
+            if self.change.tags_only and state != "running":
+                state = "done"  # the last deployment is not this change's to judge
             if state == "failed":
                 words = (
                     DELETE_FAILED_WORDS
                     if self.change.kind == ChangeKind.DELETE
                     else DEPLOYMENT_FAILED["words"]
                 )
+                cause = (
+                    apply_config.failure_cause(self.change, live.answer)
+                    if self.change.kind != ChangeKind.DELETE
+                    else {}
+                )
+                if cause:
+                    words = f"{words} {cause['cause_words']}"
                 error = {
                     **DEPLOYMENT_FAILED,
+                    **cause,
                     "words": words,
                     "message": f"DeploymentStatus is {live.status}",
                     "operation": "DescribeFramework",
@@ -405,10 +421,7 @@ class _Run:
                 )
                 return ApplyResult("failed", detail="DeploymentFailed")
             if state == "done" and self.change.kind != ChangeKind.DELETE:
-                worker.change_request_mark_applied(
-                    change_id=self.change.pk, worker=self.owner, described=live.answer
-                )
-                return ApplyResult("applied")
+                return ApplyResult(apply_tags.finish(self, live))
             live = self.wait()
 
     # --- errors ---

@@ -74,6 +74,9 @@ ERRORS: dict[str, ErrorKind] = {
     "NoCredentials": ErrorKind(False, "No AWS credentials were found for this target."),
     "ProfileNotFound": ErrorKind(False, "The named AWS profile does not exist on this server."),
     "InvalidRequest": ErrorKind(False, "The request was not valid for AWS Backup."),
+    "TagsNotApplied": ErrorKind(
+        False, "AWS accepted the tag changes but reports other tags on the framework afterwards."
+    ),
 }
 
 
