@@ -118,7 +118,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -400,21 +400,28 @@ class Handler(BaseHTTPRequestHandler):
             if key == ("GET", "calls"):
                 answer: Any = state.calls()
             elif key == ("DELETE", "calls"):
-                answer = state.clear_calls()
+                state.clear_calls()
+                answer = None
             elif key == ("GET", "state"):
                 answer = state.dump()
             elif key == ("POST", "reset"):
-                answer = state.reset()
+                state.reset()
+                answer = None
             elif key == ("POST", "fail_next"):
-                answer = state.fail_next(**args)
+                state.fail_next(**args)
+                answer = None
             elif key == ("POST", "drop_next"):
-                answer = state.drop_next(**args)
+                state.drop_next(**args)
+                answer = None
             elif key == ("POST", "latency"):
-                answer = state.set_latency(**args)
+                state.set_latency(**args)
+                answer = None
             elif key == ("POST", "fail_next_deployment"):
-                answer = state.fail_next_deployment(**args)
+                state.fail_next_deployment(**args)
+                answer = None
             elif key == ("POST", "finish_deployments"):
-                answer = state.finish_deployments(**args)
+                state.finish_deployments(**args)
+                answer = None
             elif key == ("POST", "configure"):
                 answer = state.configure(**args)
             elif key == ("POST", "advance_clock"):

@@ -15,12 +15,15 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup import BackupClient
 
 
 class Connection(Protocol):

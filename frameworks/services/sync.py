@@ -323,7 +323,7 @@ def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
         return live is not None
     if live is None:
         return True
-    if change.base_version.content_hash != document.content_hash(live):
+    if change.base_hash != document.content_hash(live):
         return True
     if change.changes_tags and change.base_tags is not None and live.tags is not None:
         return not document.tags_on_the_way(change.base_tags, change.proposed_tags, live.tags)
@@ -360,7 +360,7 @@ def _write_mirror(
         if c.state != ChangeState.APPLYING and is_stale(c, mirror.live.get(c.framework_name))
     ]
     docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
-    docs += [mirror.live[c.framework_name] for c in stale if mirror.live.get(c.framework_name)]
+    docs += [live for c in stale if (live := mirror.live.get(c.framework_name)) is not None]
     versions = DocumentVersion.record_many(docs)
     mirror.save()
     if stale:
