@@ -305,7 +305,10 @@ class Handler(BaseHTTPRequestHandler):
                     "InvalidAction", f"Could not find operation {action} for version {sts.VERSION}"
                 )
             principal = self._identify(call)
-            self._injected(action)
+            injection = self._injected(action)
+            if injection and not injection["after_action"]:
+                self._drop(call)
+                return
             if action == "AssumeRole":
                 session = state.assume_role(principal, form)
                 result = sts.assume_role_result(session)
@@ -321,6 +324,9 @@ class Handler(BaseHTTPRequestHandler):
                 result = sts.caller_identity_result(principal)
                 call["response"] = result
             call["status"] = 200
+            if injection:
+                self._drop(call)
+                return
         except ApiError as error:
             code = sts.QUERY_CODES.get(error.code, error.code)
             status = rules.error_status(code)
@@ -347,7 +353,9 @@ class Handler(BaseHTTPRequestHandler):
             self._identify(call)
             params = self._params(raw, {}, None)
             call["request"] = params
-            self._injected(operation)
+            if self._injected(operation):  # a drop: reads have nothing to do before or after
+                self._drop(call)
+                return
             recording = state.recording_of(call["account"], call["region"])
             answer = configservice.answer(
                 operation, recording, call["account"], call["region"], params
