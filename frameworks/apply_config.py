@@ -31,9 +31,9 @@ def recording_now(change: ChangeRequest) -> document.Recording | None:
 def failure_cause(change: ChangeRequest, answer: dict[str, Any] | None) -> dict[str, Any]:
     """Extra words and facts for a FAILED deployment's error ({} when recording does not
     explain it)."""
-    doc = change.proposed_version.as_document() if change.proposed_version_id else None
-    if doc is None:
+    if change.proposed_version is None:
         return {}
+    doc = change.proposed_version.as_document()
     recording = recording_now(change)
     if recording is None:
         return {}

@@ -61,7 +61,7 @@ def check_before_call(run: _Run, live: Live) -> str | None:
     if change.base_tags is None or not live.exists:
         return None
     current = _list(run, _arn(live))
-    if document.tags_on_the_way(change.base_tags, change.proposed_tags, current):
+    if document.tags_on_the_way(change.base_tags, change.proposed_tags or {}, current):
         return None
     worker.change_request_mark_stale(
         change_id=change.pk,

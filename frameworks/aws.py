@@ -178,12 +178,19 @@ def _cached_client(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="backup-frameworks-console",
     )
-    return session.client(service, endpoint_url=endpoint_url or None, config=config)
+    # The service is the caller's choice (backup or config), so no overload can name it.
+    return session.client(service, endpoint_url=endpoint_url or None, config=config)  # type: ignore[call-overload]
 
 
-def client_for(target: Connection, *, max_attempts: int, service: str = "backup") -> Any:
-    """A boto3 client (Backup unless told) for the target. max_attempts=1 means exactly one
-    HTTP request. A target's endpoint URL (an emulator) serves AWS Config too."""
+def client_for(target: Connection, *, max_attempts: int) -> BackupClient:
+    """A boto3 Backup client for the target. max_attempts=1 means exactly one HTTP request."""
+    client: BackupClient = _client(target, max_attempts, "backup")
+    return client
+
+
+def _client(target: Connection, max_attempts: int, service: str) -> Any:
+    """A boto3 client of ``service`` for the target; a target's endpoint URL (an emulator)
+    serves AWS Config as well as AWS Backup."""
     timeouts = (settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
     try:
         # Creating sessions is not thread-safe in boto3; clients themselves are.
@@ -207,7 +214,7 @@ def _call(
     service: str = "backup",
     **kwargs: Any,
 ) -> dict[str, Any]:
-    client = client_for(target, max_attempts=max_attempts, service=service)
+    client = _client(target, max_attempts, service)
     method = getattr(client, _snake(operation))
     try:
         return method(**kwargs)

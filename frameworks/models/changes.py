@@ -271,22 +271,6 @@ class ChangeRequest(models.Model):
         self.review_digest = digest or ""
         return {"proposed_tags": self.proposed_tags, "review_digest": self.review_digest}
 
-    def base_document(self) -> document_core.Document | None:
-        """The base version with the tags AWS held when the draft started."""
-        if not self.base_version_id:
-            return None
-        doc = self.base_version.as_document()
-        doc.tags = dict(self.base_tags) if self.base_tags is not None else None
-        return doc
-
-    def proposed_document(self) -> document_core.Document | None:
-        """The proposed version with the tags it proposes (None: left alone)."""
-        if not self.proposed_version_id:
-            return None
-        doc = self.proposed_version.as_document()
-        doc.tags = dict(self.proposed_tags) if self.proposed_tags is not None else None
-        return doc
-
     def current_decisions(self) -> list[Approval]:
         """Each reviewer's newest decision that was not dismissed, newest first."""
         newest: dict[object, Approval] = {}

@@ -91,7 +91,7 @@ def findings_for(change: ChangeRequest, doc: document.Document) -> list[document
         max_controls=target.max_controls,
         is_new=is_new,
     )
-    if change.base_version_id:
+    if change.base_version is not None:
         findings += document.proposal_findings(change.base_version.as_document(), doc)
     recording = target.recording
     if recording is not None:

@@ -326,7 +326,7 @@ def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
     if change.base_hash != document.content_hash(live):
         return True
     if change.changes_tags and change.base_tags is not None and live.tags is not None:
-        return not document.tags_on_the_way(change.base_tags, change.proposed_tags, live.tags)
+        return not document.tags_on_the_way(change.base_tags, change.proposed_tags or {}, live.tags)
     return False
 
 
