@@ -423,7 +423,7 @@ class _Run:
                 )
                 return ApplyResult("failed", detail="DeploymentFailed")
             if state == "done" and self.change.kind != ChangeKind.DELETE:
-                return ApplyResult(apply_tags.finish(self, live))
+                return ApplyResult(apply_tags.finish(self, live, stage=_stage))
             live = self.wait()
 
     # --- errors ---

@@ -21,13 +21,42 @@ at once for a change that edits only tags (no UpdateFramework is sent). The step
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from frameworks import aws, document
+from frameworks.models import ChangeRequest
 from frameworks.services import worker
 
-if TYPE_CHECKING:
-    from frameworks.apply import Live, _Run
+
+class Live(Protocol):
+    """What this module reads of the worker's DescribeFramework answer (``apply.Live``)."""
+
+    @property
+    def answer(self) -> dict[str, Any] | None: ...
+
+    @property
+    def exists(self) -> bool: ...
+
+
+class Run(Protocol):
+    """What this module uses of one run of the worker (``apply._Run``): it cannot import the
+    worker, which calls it."""
+
+    change: ChangeRequest
+    owner: str
+
+    @property
+    def target(self) -> Any: ...
+
+    def renew(self) -> None: ...
+
+    def record_error(
+        self, exc: aws.AwsError, request: dict[str, Any], ms: int | None = None
+    ) -> None: ...
+
+
+Stage = Callable[[str, int], None]
 
 #: An AwsError code of our own (its words are in ``aws.ERRORS``): permanent.
 TAGS_NOT_APPLIED = "TagsNotApplied"
@@ -40,7 +69,7 @@ NOT_BOUND = {
 }
 
 
-def bound(run: _Run) -> bool:
+def bound(run: Run) -> bool:
     """Whether the change's approvals still cover what it would send, tags included: the
     review hash is recomputed from the stored version and tags, so tags swapped after
     approval leave the approvals behind."""
@@ -48,7 +77,7 @@ def bound(run: _Run) -> bool:
     return len(change.current_approvals()) >= change.required_approvals
 
 
-def check_before_call(run: _Run, live: Live) -> str | None:
+def check_before_call(run: Run, live: Live) -> str | None:
     """Before the document call: "failed" when the approvals do not cover the tags, "stale"
     when the framework's tags moved away from the change's base (nothing is sent either
     way), None to go on. Reads ListTags only for a change of tags whose base is known."""
@@ -71,7 +100,7 @@ def check_before_call(run: _Run, live: Live) -> str | None:
     return "stale"
 
 
-def finish(run: _Run, live: Live) -> str:
+def finish(run: Run, live: Live, *, stage: Stage) -> str:
     """Bring the framework's tags to the proposed ones, then record the change applied with
     what AWS reports (document and tags). Returns "applied", "stale" or "failed"."""
     change = run.change
@@ -93,9 +122,9 @@ def finish(run: _Run, live: Live) -> str:
                 return "stale"
             plan = document.tag_plan(current, wanted)
             if plan.to_set:
-                _send(run, "TagResource", arn, plan.to_set)
+                _send(run, "TagResource", arn, plan.to_set, stage)
             if plan.to_remove:
-                _send(run, "UntagResource", arn, plan.to_remove)
+                _send(run, "UntagResource", arn, plan.to_remove, stage)
             current = _list(run, arn)
         if current != wanted:
             raise aws.AwsError(
@@ -113,7 +142,7 @@ def _arn(live: Live) -> str:
     return str((live.answer or {}).get("FrameworkArn") or "")
 
 
-def _list(run: _Run, arn: str) -> dict[str, str]:
+def _list(run: Run, arn: str) -> dict[str, str]:
     run.renew()
     try:
         return aws.list_tags(run.target, arn, max_attempts=1)
@@ -122,10 +151,9 @@ def _list(run: _Run, arn: str) -> dict[str, str]:
         raise
 
 
-def _send(run: _Run, operation: str, arn: str, payload: Any) -> None:
-    """One tag call, recorded before it is sent and after it answers."""
-    from frameworks.apply import _answer, _ms, _request_id, _stage
-
+def _send(run: Run, operation: str, arn: str, payload: Any, stage: Stage) -> None:
+    """One tag call, recorded before it is sent and after it answers; ``stage`` is the
+    worker's chaos-test hook (``after_tag_call``)."""
     member = "Tags" if operation == "TagResource" else "TagKeyList"
     recorded = {"operation": operation, "ResourceArn": arn, member: payload}
     run.renew()
@@ -139,15 +167,15 @@ def _send(run: _Run, operation: str, arn: str, payload: Any) -> None:
         else:
             response = aws.untag_resource(run.target, arn, payload)
     except aws.AwsError as exc:
-        run.record_error(exc, recorded, _ms(started))
+        run.record_error(exc, recorded, round((time.monotonic() - started) * 1000))
         raise
-    _stage("after_tag_call", run.change.pk)
+    stage("after_tag_call", run.change.pk)
     worker.change_request_record_attempt(
         change_id=run.change.pk,
         worker=run.owner,
         stage="succeeded",
         request=recorded,
-        response=_answer(response),
-        request_id=_request_id(response),
-        duration_ms=_ms(started),
+        response={k: v for k, v in response.items() if k != "ResponseMetadata"},
+        request_id=(response.get("ResponseMetadata") or {}).get("RequestId", ""),
+        duration_ms=round((time.monotonic() - started) * 1000),
     )
