@@ -27,16 +27,7 @@ from typing import Any, Protocol
 from frameworks import aws, document
 from frameworks.models import ChangeRequest
 from frameworks.services import worker
-
-
-class Live(Protocol):
-    """What this module reads of the worker's DescribeFramework answer (``apply.Live``)."""
-
-    @property
-    def answer(self) -> dict[str, Any] | None: ...
-
-    @property
-    def exists(self) -> bool: ...
+from frameworks.services.live import Live
 
 
 class Run(Protocol):
