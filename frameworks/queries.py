@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 
 from frameworks import access, document
 from frameworks.access import Action
@@ -57,6 +57,8 @@ def awaiting_review(user: User) -> QuerySet[ChangeRequest]:
         .annotate(
             current_review_hash=Case(
                 When(kind=ChangeKind.DELETE, then=F("base_version__content_hash")),
+                # A change proposing tags: H(content, tags), stored since SQL cannot hash.
+                When(~Q(review_digest=""), then=F("review_digest")),
                 default=F("proposed_version__content_hash"),
             )
         )

@@ -18,6 +18,7 @@ from frameworks.forms.controls import (
     SCOPE_TYPES_TAG,
     ControlForm,
 )
+from frameworks.forms.draft import TAG_ROWS
 from frameworks.forms.editor import FrameworkEditor
 from frameworks.models import ChangeKind, ChangeRequest, Framework, Target, TargetRole
 
@@ -157,6 +158,14 @@ def browser_post(editor: FrameworkEditor, csrf: str = "") -> QueryDict:
     data["controls-MAX_NUM_FORMS"] = str(editor.controls.max_num)
     for form in editor.controls.forms:
         _post_control(data, form)
+    rows = editor.tag_rows()
+    data["tags-TOTAL_FORMS"] = str(len(rows))
+    data["tags-INITIAL_FORMS"] = "0"
+    data["tags-MIN_NUM_FORMS"] = "0"
+    data["tags-MAX_NUM_FORMS"] = str(TAG_ROWS)
+    for row in rows:
+        data[row.add_prefix("key")] = _line(row["key"].value())
+        data[row.add_prefix("value")] = _line(row["value"].value())
     return data
 
 

@@ -12,7 +12,7 @@ Callers above import from here; the modules below import each other directly.
 from __future__ import annotations
 
 from frameworks.document.account import Neighbour, account_findings
-from frameworks.document.diff import Change, diff, diff_text
+from frameworks.document.diff import Change, diff, diff_text, tag_diff
 from frameworks.document.limits import (
     MAX_CONTROLS,
     MAX_FRAMEWORKS,
@@ -39,8 +39,22 @@ from frameworks.document.model import (
     to_api,
     update_kwargs,
 )
+from frameworks.document.proposal import proposal_findings
+from frameworks.document.recording import (
+    NOTHING,
+    Recording,
+    control_needs,
+    framework_status_words,
+    missing_types,
+    recording_findings,
+    recording_from_config,
+    recording_words,
+    type_words,
+    unrecorded,
+)
 from frameworks.document.status import badge, deployment_sentence, deployment_state
 from frameworks.document.storable import unstorable, unstorable_in
+from frameworks.document.tags import TagPlan, review_hash, tag_plan, tags_hash, tags_on_the_way
 from frameworks.document.validation import validate, validate_data
 from frameworks.document.words import (
     describe_absent,
@@ -53,6 +67,7 @@ __all__ = [
     "ERROR",
     "MAX_CONTROLS",
     "MAX_FRAMEWORKS",
+    "NOTHING",
     "WARNING",
     "Change",
     "Control",
@@ -62,12 +77,15 @@ __all__ = [
     "ModelLimits",
     "Neighbour",
     "Parameter",
+    "Recording",
     "Scope",
     "Severity",
+    "TagPlan",
     "account_findings",
     "badge",
     "content_hash",
     "control_key",
+    "control_needs",
     "default_limits",
     "deployment_sentence",
     "deployment_state",
@@ -77,12 +95,25 @@ __all__ = [
     "describe_scope",
     "diff",
     "diff_text",
+    "framework_status_words",
     "has_errors",
     "load_limits",
+    "missing_types",
     "normalise",
     "parse",
+    "proposal_findings",
+    "recording_findings",
+    "recording_from_config",
+    "recording_words",
+    "review_hash",
     "scope_key",
+    "tag_diff",
+    "tag_plan",
+    "tags_hash",
+    "tags_on_the_way",
     "to_api",
+    "type_words",
+    "unrecorded",
     "unstorable",
     "unstorable_in",
     "update_kwargs",
