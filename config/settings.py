@@ -10,6 +10,7 @@ variable's name rather than surfacing later as a strange error.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -218,6 +219,14 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "backup-frameworks@localhost")
 AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 5, minimum=1)
 AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 20, minimum=1)
 AWS_SYNC_MAX_ATTEMPTS = envint("AWS_SYNC_MAX_ATTEMPTS", 3, minimum=1)
+# The session name of an assumed role: CloudTrail in each account shows it beside every call, so
+# it names the console.
+AWS_ROLE_SESSION_NAME = envstr("AWS_ROLE_SESSION_NAME", "backup-frameworks-console")
+if not re.fullmatch(r"[\w+=,.@-]{2,64}", AWS_ROLE_SESSION_NAME):
+    raise ImproperlyConfigured(
+        "AWS_ROLE_SESSION_NAME must be 2 to 64 letters, digits or any of + = , . @ - _, "
+        f"not {AWS_ROLE_SESSION_NAME!r}"
+    )
 
 # --- Celery: one worker queue, beat for sync and the apply reconciler ------------------------
 # The database is the source of truth for work to do (see frameworks/apply.py): a message lost by

@@ -111,9 +111,9 @@ def _isolated_aws(monkeypatch: pytest.MonkeyPatch, aws_files: Path) -> Iterator[
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_files / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_files / "config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    aws._cached_client.cache_clear()
+    aws.reset_clients()
     yield
-    aws._cached_client.cache_clear()
+    aws.reset_clients()
 
 
 @pytest.fixture(scope="session")

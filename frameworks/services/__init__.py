@@ -17,9 +17,10 @@ The transitions:
     applied, failed, rejected, withdrawn: final; start_from opens a new draft.
 
 Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
-author's side), ``review`` (submit to approve or reject), ``worker`` (the apply worker's
-transitions) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
-worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
+author's side), ``review`` (submit to approve or reject), ``targets`` (administrators'
+targets), ``worker`` (the apply worker's transitions) and ``sync`` (mirroring AWS).
+This face is for views, commands and tests; the worker (``apply``, ``tasks``) imports
+``services.worker`` and ``services.sync`` directly.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ from frameworks.services.review import (
     change_request_withdraw,
 )
 from frameworks.services.sync import SyncResult, mirror_document, sync_all, target_sync
+from frameworks.services.targets import (
+    ConnectionTest,
+    target_add,
+    target_change,
+    target_retire,
+    target_test_connection,
+)
 from frameworks.services.worker import (
     change_request_claim,
     change_request_mark_applied,
@@ -55,6 +63,7 @@ from frameworks.services.worker import (
 )
 
 __all__ = [
+    "ConnectionTest",
     "PermissionRefused",
     "SyncResult",
     "TransitionRefused",
@@ -81,5 +90,9 @@ __all__ = [
     "change_request_withdraw",
     "mirror_document",
     "sync_all",
+    "target_add",
+    "target_change",
+    "target_retire",
     "target_sync",
+    "target_test_connection",
 ]
