@@ -1,8 +1,17 @@
-"""The emulator's model of AWS Backup frameworks: one object, one lock, optionally saved to a file.
+"""The emulator's model of AWS: one object, one lock, optionally saved to a file.
 
-Everything the HTTP layer or a test can change lives here (frameworks, remembered idempotency
-tokens, injected faults, the call log, the configuration), behind a single ``threading.RLock`` so
-concurrent requests see AWS-like serial behaviour.
+Everything the HTTP layer or a test can change lives here (frameworks and their tags, remembered
+idempotency tokens, IAM roles and STS sessions, AWS Config recording, injected faults, the call
+log, the configuration, the clock), behind a single ``threading.RLock`` so concurrent requests see
+AWS-like serial behaviour.
+
+The clock is ``time.time()`` plus an offset that ``advance_clock`` moves forward, so a test can
+expire STS credentials or finish deployments without sleeping.
+
+Configuration (``configure``), roles and recording have start values (the constructor's, plus
+what ``--seed demo`` sets through ``set_defaults``); ``reset()`` returns to them. The state file
+keeps frameworks, tokens and the issued STS sessions, so credentials a client holds survive a
+restart; roles and recording come from the command line and the seed each start.
 
 Deployment is modelled lazily: a create/update/delete sets ``deploy_until`` (wall-clock seconds, so
 it survives a restart from ``--state``) and every access first "settles" the frameworks whose time
@@ -36,21 +45,29 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from . import rules
+from . import identity, recording, rules, tagging
+from .identity import Principal, Role, Session
+from .recording import Recording
 from .rules import ApiError
 
 MAX_CALLS = 10_000
-OPERATIONS = (
+FRAMEWORK_OPERATIONS = (
     "CreateFramework",
     "UpdateFramework",
     "DescribeFramework",
     "ListFrameworks",
     "DeleteFramework",
 )
+BACKUP_OPERATIONS = FRAMEWORK_OPERATIONS + tagging.OPERATIONS
+STS_OPERATIONS = ("AssumeRole", "GetCallerIdentity")
+CONFIG_OPERATIONS = ("DescribeConfigurationRecorders", "DescribeConfigurationRecorderStatus")
+# Faults injected for "any operation" hit Backup calls only: a client's credential refresh or a
+# Config read should not use up a fault a test meant for UpdateFramework.
+OPERATIONS = BACKUP_OPERATIONS + STS_OPERATIONS + CONFIG_OPERATIONS
 
 
 @dataclass
@@ -65,7 +82,6 @@ class Framework:
     creation_time: float
     deployment_status: str
     idempotency_token: str | None = None
-    framework_status: str = "ACTIVE"
     deploy_until: float | None = None
     outcome: str = "COMPLETED"  # what the running deployment ends in
     failure_reasons: list[str] = field(default_factory=list)
@@ -74,7 +90,7 @@ class Framework:
     def in_progress(self) -> bool:
         return self.deployment_status.endswith("_IN_PROGRESS")
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, framework_status: str) -> dict[str, Any]:
         answer = {
             "FrameworkName": self.name,
             "FrameworkArn": self.arn,
@@ -82,7 +98,7 @@ class Framework:
             "FrameworkControls": _as_returned(self.controls),
             "CreationTime": self.creation_time,
             "DeploymentStatus": self.deployment_status,
-            "FrameworkStatus": self.framework_status,
+            "FrameworkStatus": framework_status,
         }
         if self.idempotency_token is not None:
             answer["IdempotencyToken"] = self.idempotency_token
@@ -127,6 +143,8 @@ class State:
         max_frameworks: int = 15,
         max_controls: int = 50,
         state_file: str | os.PathLike[str] | None = None,
+        roles: list[Role] | None = None,
+        recordings: dict[tuple[str, str], Recording] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self._initial_config = {
@@ -135,6 +153,12 @@ class State:
             "max_controls": int(max_controls),
         }
         self.config = dict(self._initial_config)
+        self._initial_roles = {(r.account, r.name): r for r in roles or []}
+        self._initial_recordings = dict(recordings or {})
+        self.roles = dict(self._initial_roles)
+        self.recordings = dict(self._initial_recordings)
+        self.sessions: dict[str, Session] = {}
+        self.clock_offset = 0.0
         self.latency = 0.0
         self.state_file = Path(state_file) if state_file else None
         self._frameworks: dict[tuple[str, str, str], Framework] = {}
@@ -148,12 +172,51 @@ class State:
 
     # --- the API --------------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The emulator's clock: wall-clock time plus whatever ``advance_clock`` added."""
+        return time.time() + self.clock_offset
+
+    def resolve(self, access_key: str, session_token: str | None) -> Principal:
+        """Who signed a request with this key (see ``identity.resolve``)."""
+        with self.lock:
+            return identity.resolve(access_key, session_token, self.sessions, self.now())
+
+    def assume_role(self, caller: Principal, params: dict[str, str]) -> Session:
+        with self.lock:
+            session = identity.assume_role(caller, params, self.roles, self.now())
+            self.sessions[session.access_key] = session
+            self._save()
+            return session
+
+    def framework_name_of(self, arn: str) -> str | None:
+        """The name of the framework with this ARN (for the call log), if there is one."""
+        with self.lock:
+            for framework in self._frameworks.values():
+                if framework.arn == arn:
+                    return framework.name
+            return None
+
+    def recording_of(self, account: str, region: str) -> Recording:
+        with self.lock:
+            return self.recordings.get((account, region), Recording())
+
     def execute(
-        self, operation: str, account: str, region: str, params: dict[str, Any]
+        self,
+        operation: str,
+        account: str,
+        region: str,
+        params: dict[str, Any],
+        caller: Principal | None = None,
     ) -> tuple[dict[str, Any] | None, bool]:
-        """Run one API operation; return (answer body or None, whether state changed)."""
+        """Run one Backup operation; return (answer body or None, whether state changed).
+
+        ``caller`` is who signed (for the tag operations' AccessDenied); without it, the
+        long-term identity of ``account``."""
         with self.lock:
             self._settle()
+            if operation in tagging.OPERATIONS:
+                principal = caller or identity.long_term_principal(account)
+                return self._tags(operation, principal, region, params)
             token = params.get("IdempotencyToken")
             if operation in ("CreateFramework", "UpdateFramework") and isinstance(token, str):
                 remembered = self._tokens.get((account, region, operation, token))
@@ -166,7 +229,8 @@ class State:
             elif operation == "DeleteFramework":
                 answer = self._delete(account, region, params)
             elif operation == "DescribeFramework":
-                return self._get(account, region, params.get("FrameworkName")).describe(), False
+                framework = self._get(account, region, params.get("FrameworkName"))
+                return framework.describe(self._framework_status(framework)), False
             elif operation == "ListFrameworks":
                 return self._list(account, region, params), False
             else:
@@ -177,6 +241,25 @@ class State:
             self._save()
             return (answer or None), True
 
+    def _tags(
+        self, operation: str, caller: Principal, region: str, params: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, bool]:
+        framework = tagging.find(
+            operation, caller, region, params.get("ResourceArn"), list(self._frameworks.values())
+        )
+        if operation == "ListTags":
+            return tagging.list_tags(framework, params), False
+        changed = (tagging.tag if operation == "TagResource" else tagging.untag)(framework, params)
+        if changed:
+            self._save()
+        return None, changed
+
+    def _framework_status(self, framework: Framework) -> str:
+        governed = rules.governed_resource_types(framework.controls)
+        return recording.framework_status(
+            self.recording_of(framework.account, framework.region), governed
+        )
+
     def _get(self, account: str, region: str, name: Any) -> Framework:
         rules.validate_name(name)
         framework = self._frameworks.get((account, region, name))
@@ -186,7 +269,9 @@ class State:
             )
         return framework
 
-    def _create(self, account: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _create(
+        self, account: str, region: str, body: dict[str, Any], *, check_recording: bool = True
+    ) -> dict[str, Any]:
         rules.validate_framework_input(body, creating=True)
         name = body["FrameworkName"]
         if (account, region, name) in self._frameworks:
@@ -199,7 +284,7 @@ class State:
                 CreatorRequestId=existing.idempotency_token or "",
             )
         controls = body["FrameworkControls"]
-        self._check_duplicate(account, region, controls, None)
+        self._check_duplicate(account, region, name, controls, None)
         self._check_quotas(account, region, controls, None)
         framework = Framework(
             account=account,
@@ -209,12 +294,12 @@ class State:
             description=body.get("FrameworkDescription") or "",
             controls=json.loads(json.dumps(controls)),
             tags=dict(body.get("FrameworkTags") or {}),
-            creation_time=round(time.time(), 3),
+            creation_time=round(self.now(), 3),
             deployment_status="",
             idempotency_token=body.get("IdempotencyToken"),
         )
         self._frameworks[(account, region, name)] = framework
-        self._start_deployment(framework, "CREATE")
+        self._start_deployment(framework, "CREATE", check_recording=check_recording)
         return {"FrameworkName": name, "FrameworkArn": framework.arn}
 
     def _update(self, account: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -222,7 +307,7 @@ class State:
         rules.validate_framework_input(body, creating=False)
         self._check_not_busy(framework)
         controls = body["FrameworkControls"]
-        self._check_duplicate(account, region, controls, framework)
+        self._check_duplicate(account, region, framework.name, controls, framework)
         self._check_quotas(account, region, controls, framework)
         framework.controls = json.loads(json.dumps(controls))
         if body.get("FrameworkDescription") is not None:
@@ -270,14 +355,19 @@ class State:
             )
 
     def _check_duplicate(
-        self, account: str, region: str, controls: list[dict[str, Any]], itself: Framework | None
+        self,
+        account: str,
+        region: str,
+        name: str,
+        controls: list[dict[str, Any]],
+        itself: Framework | None,
     ) -> None:
         signature = rules.controls_signature(controls)
         for other in self._in(account, region):
             if other is not itself and rules.controls_signature(other.controls) == signature:
                 raise ApiError(
                     "AlreadyExistsException",
-                    f"Framework {other.name} already has the same controls and parameters.",
+                    f"Controls in framework {name} from account {account} already exist.",
                     Context=other.name,
                     Arn=other.arn,
                     CreatorRequestId=other.idempotency_token or "",
@@ -305,10 +395,19 @@ class State:
     def _in(self, account: str, region: str) -> list[Framework]:
         return [f for f in self._frameworks.values() if (f.account, f.region) == (account, region)]
 
-    def _start_deployment(self, framework: Framework, action: str) -> None:
+    def _start_deployment(
+        self, framework: Framework, action: str, *, check_recording: bool = True
+    ) -> None:
         framework.deployment_status = f"{action}_IN_PROGRESS"
-        framework.deploy_until = time.time() + self.config["deploy_seconds"]
+        framework.deploy_until = self.now() + self.config["deploy_seconds"]
         reasons = [] if action == "DELETE" else rules.deployment_problems(framework.controls)
+        inactive = self._framework_status(framework) == recording.INACTIVE
+        if action != "DELETE" and check_recording and inactive:
+            reasons.append(
+                "AWS Config records none of the resource types the controls evaluate "
+                f"({', '.join(sorted(rules.governed_resource_types(framework.controls)))}), "
+                "so no control can evaluate"
+            )
         for forced in self._deployment_failures:
             if forced["name"] in (None, framework.name):
                 reasons.append("deployment failure forced by the emulator's control API")
@@ -320,7 +419,7 @@ class State:
 
     def _settle(self) -> None:
         """Finish every deployment whose time has come (see the module docstring)."""
-        now = time.time()
+        now = self.now()
         changed = False
         for key, framework in list(self._frameworks.items()):
             if framework.in_progress and (framework.deploy_until or 0) <= now:
@@ -343,9 +442,12 @@ class State:
     def add_completed(
         self, account: str, region: str, body: dict[str, Any], creation_time: float
     ) -> Framework:
-        """Create a framework through the same checks as CreateFramework, already deployed."""
+        """Create a framework through the same checks as CreateFramework, already deployed.
+
+        Recording is not checked: a seeded framework was deployed in the past, perhaps before
+        recording was turned off, so it can be COMPLETED and INACTIVE."""
         with self.lock:
-            self._create(account, region, body)
+            self._create(account, region, body, check_recording=False)
             framework = self._frameworks[(account, region, body["FrameworkName"])]
             if framework.outcome != "COMPLETED":
                 raise ValueError(f"{framework.name} would fail: {framework.failure_reasons}")
@@ -374,6 +476,78 @@ class State:
             }
         )
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward (never back); returns the new time."""
+        if float(seconds) < 0:
+            raise ValueError("the clock only moves forward")
+        with self.lock:
+            self.clock_offset += float(seconds)
+            self._settle()
+            return self.now()
+
+    def set_defaults(
+        self,
+        *,
+        roles: list[Role] | None = None,
+        recordings: dict[tuple[str, str], Recording] | None = None,
+    ) -> None:
+        """Add start values (the demo seed's): now in force, and what ``reset()`` returns to."""
+        with self.lock:
+            for role in roles or []:
+                self._initial_roles[(role.account, role.name)] = role
+                self.roles[(role.account, role.name)] = role
+            for key, value in (recordings or {}).items():
+                if not value.started:
+                    value = replace(value, started=self.now())
+                self._initial_recordings[key] = value
+                self.recordings[key] = value
+
+    def put_role(self, **spec: Any) -> dict[str, Any]:
+        """Create or replace a role (``identity.make_role`` keywords)."""
+        role = identity.make_role(**spec)
+        with self.lock:
+            self.roles[(role.account, role.name)] = role
+            return role.as_dict()
+
+    def delete_role(self, account: str, name: str) -> None:
+        with self.lock:
+            if self.roles.pop((account, name), None) is None:
+                raise ValueError(f"no role {name!r} in account {account}")
+
+    def list_roles(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r.as_dict() for _, r in sorted(self.roles.items())]
+
+    def set_recording(self, account: str, region: str, **spec: Any) -> dict[str, Any]:
+        """What AWS Config records in one account and Region (``recording.make_recording``)."""
+        if not rules.ACCOUNT_ID.fullmatch(str(account)) or not region:
+            raise ValueError("account must be 12 digits and region must be given")
+        value = recording.make_recording(**spec, started=self.now())
+        with self.lock:
+            self.recordings[(account, region)] = value
+            return {"account": account, "region": region, **value.as_dict()}
+
+    def list_recordings(self) -> list[dict[str, Any]]:
+        """Every account and Region whose recording is set (all others record everything)."""
+        with self.lock:
+            return [
+                {"account": a, "region": r, **value.as_dict()}
+                for (a, r), value in sorted(self.recordings.items())
+            ]
+
+    def sessions_dump(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                {
+                    "access_key": s.access_key,
+                    "account": s.account,
+                    "arn": s.arn,
+                    "expiration": s.expiration,
+                    "expired": self.now() >= s.expiration,
+                }
+                for s in self.sessions.values()
+            ]
+
     def _inject(self, injection: dict[str, Any]) -> None:
         if injection["operation"] not in (None, *OPERATIONS):
             raise ValueError(f"unknown operation {injection['operation']!r}")
@@ -386,7 +560,8 @@ class State:
         """The first injected fault matching this operation, used up by one call."""
         with self.lock:
             for injection in self._injections:
-                if injection["operation"] in (None, operation):
+                wanted = injection["operation"]
+                if wanted == operation or (wanted is None and operation in BACKUP_OPERATIONS):
                     injection["count"] -= 1
                     if injection["count"] <= 0:
                         self._injections.remove(injection)
@@ -437,7 +612,8 @@ class State:
             self._calls.clear()
 
     def reset(self) -> None:
-        """Forget everything: frameworks, tokens, faults, calls; configuration back to the start."""
+        """Forget frameworks, tokens, STS sessions, faults, calls and the clock offset;
+        configuration, roles and recording back to their start values."""
         with self.lock:
             self._frameworks.clear()
             self._tokens.clear()
@@ -445,6 +621,10 @@ class State:
             self._deployment_failures.clear()
             self._calls.clear()
             self.config = dict(self._initial_config)
+            self.roles = dict(self._initial_roles)
+            self.recordings = dict(self._initial_recordings)
+            self.sessions.clear()
+            self.clock_offset = 0.0
             self.latency = 0.0
             self._save()
 
@@ -454,8 +634,15 @@ class State:
             return {
                 "config": dict(self.config),
                 "latency": self.latency,
-                "frameworks": [asdict(f) for f in self._frameworks.values()],
+                "frameworks": [
+                    {**asdict(f), "framework_status": self._framework_status(f)}
+                    for f in self._frameworks.values()
+                ],
                 "idempotency_tokens": len(self._tokens),
+                "roles": self.list_roles(),
+                "recording": self.list_recordings(),
+                "sessions": self.sessions_dump(),
+                "clock_offset": self.clock_offset,
                 "injections": [dict(i) for i in self._injections],
                 "deployment_failures": [dict(d) for d in self._deployment_failures],
             }
@@ -470,6 +657,7 @@ class State:
             "version": 1,
             "frameworks": [asdict(f) for f in self._frameworks.values()],
             "idempotency": [[*key, answer] for key, answer in self._tokens.items()],
+            "sessions": [asdict(s) for s in self.sessions.values()],
         }
         directory = self.state_file.parent
         directory.mkdir(parents=True, exist_ok=True)
@@ -486,8 +674,13 @@ class State:
 
     def _load(self, path: Path) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(Framework)}
         for item in data.get("frameworks", []):
-            framework = Framework(**item)
+            # Files written before FrameworkStatus was computed carry a stored one: ignore it.
+            framework = Framework(**{k: v for k, v in item.items() if k in known})
             self._frameworks[(framework.account, framework.region, framework.name)] = framework
         for account, region, operation, token, answer in data.get("idempotency", []):
             self._tokens[(account, region, operation, token)] = answer
+        for item in data.get("sessions", []):
+            session = Session(**item)
+            self.sessions[session.access_key] = session
