@@ -40,6 +40,12 @@ class EmailListField(forms.CharField):
 
 
 class TargetForm(forms.ModelForm):
+    endpoint_url = forms.URLField(
+        label="Endpoint URL",
+        required=False,
+        assume_scheme="https",
+        help_text="Only when pointing at an emulator; empty for real AWS.",
+    )
     notify_emails = EmailListField(
         label="Notification addresses",
         required=False,
@@ -67,7 +73,6 @@ class TargetForm(forms.ModelForm):
             "profile": "Credentials: named profile",
             "role_arn": "Role to assume",
             "external_id": "External id",
-            "endpoint_url": "Endpoint URL",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
