@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-pytestmark = pytest.mark.django_db
 from django.contrib.auth.models import User
 from django.urls import reverse
 
@@ -16,6 +14,8 @@ from frameworks.models import ChangeState, Event, HistoryEvent, Outcome, Target
 from tests.conftest import ACCOUNT_2, client_for
 from tests.factories import make_target
 from tests.review_builders import grant, live_framework, set_state, submitted
+
+pytestmark = pytest.mark.django_db
 
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_2}:role/BackupFrameworksConsole"
 EXTERNAL_ID = "console-external-id"
@@ -74,9 +74,9 @@ def test_only_admins_add_targets_and_the_refusal_is_recorded(
 
 
 def test_a_bad_value_is_refused_naming_the_field(admin_user: User) -> None:
-    with pytest.raises(services.TransitionRefused, match="^Role to assume: Enter a role ARN"):
+    with pytest.raises(services.TransitionRefused, match=r"^Role to assume: Enter a role ARN"):
         services.target_add(user=admin_user, values=values(role_arn="prod-role"))
-    with pytest.raises(services.TransitionRefused, match="^Region: Enter a Region code"):
+    with pytest.raises(services.TransitionRefused, match=r"^Region: Enter a Region code"):
         services.target_add(user=admin_user, values=values(region="Europe"))
     assert not Target.objects.exists()
     assert len(rows(Event.REFUSED)) == 2

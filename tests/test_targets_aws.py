@@ -91,7 +91,9 @@ def test_a_wrong_or_missing_external_id_is_refused_in_words(
     assert emulator.control.sessions() == []
 
 
-def _pass_time(monkeypatch: pytest.MonkeyPatch, target: Target, emulator: Any, seconds: int) -> None:
+def _pass_time(
+    monkeypatch: pytest.MonkeyPatch, target: Target, emulator: Any, seconds: int
+) -> None:
     """Move both clocks forward: the emulator's, and the one botocore's credentials read."""
     credentials = aws.client_for(target, max_attempts=1)._request_signer._credentials
     later = botocore.credentials._local_now() + timedelta(seconds=seconds)

@@ -5,40 +5,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('frameworks', '0004_append_only_triggers'),
+        ("frameworks", "0004_append_only_triggers"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='target',
-            name='account_checked_at',
+            model_name="target",
+            name="account_checked_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='target',
-            name='external_id',
-            field=models.CharField(blank=True, help_text="The external id the role's trust policy requires (sts:ExternalId).", max_length=1224, validators=[django.core.validators.RegexValidator('^[\\w+=,.@:/-]{2,1224}$', "Enter 2 to 1224 letters, digits or any of + = , . @ : / - _ (AWS's rule).")], verbose_name='external id'),
+            model_name="target",
+            name="external_id",
+            field=models.CharField(
+                blank=True,
+                help_text="The external id the role's trust policy requires (sts:ExternalId).",
+                max_length=1224,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[\\w+=,.@:/-]{2,1224}$",
+                        "Enter 2 to 1224 letters, digits or any of + = , . @ : / - _ (AWS's rule).",
+                    )
+                ],
+                verbose_name="external id",
+            ),
         ),
         migrations.AddField(
-            model_name='target',
-            name='notify_emails',
-            field=models.JSONField(blank=True, default=list, help_text='Addresses told of every change submitted for this target, beside its approvers.', verbose_name='notification addresses'),
+            model_name="target",
+            name="notify_emails",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Addresses told of every change submitted for this target, beside its approvers.",
+                verbose_name="notification addresses",
+            ),
         ),
         migrations.AddField(
-            model_name='target',
-            name='retired_at',
+            model_name="target",
+            name="retired_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='target',
-            name='role_arn',
-            field=models.CharField(blank=True, help_text="IAM role in the target's account to assume; empty to use the credentials as they are.", max_length=2048, validators=[django.core.validators.RegexValidator('^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$', 'Enter a role ARN like arn:aws:iam::123456789012:role/backup-frameworks-console.')], verbose_name='role to assume'),
+            model_name="target",
+            name="role_arn",
+            field=models.CharField(
+                blank=True,
+                help_text="IAM role in the target's account to assume; empty to use the credentials as they are.",
+                max_length=2048,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$",
+                        "Enter a role ARN like arn:aws:iam::123456789012:role/backup-frameworks-console.",
+                    )
+                ],
+                verbose_name="role to assume",
+            ),
         ),
         migrations.AlterField(
-            model_name='historyevent',
-            name='event',
-            field=models.CharField(choices=[('draft_created', 'Draft created'), ('draft_saved', 'Draft saved'), ('draft_discarded', 'Draft discarded'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('reopened', 'Reopened'), ('withdrawn', 'Withdrawn'), ('approval_dismissed', 'Approval dismissed'), ('stale', 'Became stale'), ('rebased', 'Rebased'), ('commented', 'Commented'), ('claimed', 'Claimed by a worker'), ('lease_expired', 'Worker lease expired'), ('attempt_started', 'Attempt started'), ('attempt_succeeded', 'Attempt succeeded'), ('attempt_failed', 'Attempt failed'), ('deployment_status', 'Deployment status seen'), ('applied', 'Applied'), ('failed', 'Failed'), ('sync_new', 'Sync found a new framework'), ('sync_changed', 'Sync found a change'), ('sync_gone', 'Sync found the framework gone'), ('target_added', 'Target added'), ('target_changed', 'Target changed'), ('target_retired', 'Target retired'), ('target_connection_tested', 'Target connection tested'), ('access_denied', 'Access denied'), ('refused', 'Refused')], max_length=32),
+            model_name="historyevent",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("draft_created", "Draft created"),
+                    ("draft_saved", "Draft saved"),
+                    ("draft_discarded", "Draft discarded"),
+                    ("submitted", "Submitted"),
+                    ("approved", "Approved"),
+                    ("rejected", "Rejected"),
+                    ("reopened", "Reopened"),
+                    ("withdrawn", "Withdrawn"),
+                    ("approval_dismissed", "Approval dismissed"),
+                    ("stale", "Became stale"),
+                    ("rebased", "Rebased"),
+                    ("commented", "Commented"),
+                    ("claimed", "Claimed by a worker"),
+                    ("lease_expired", "Worker lease expired"),
+                    ("attempt_started", "Attempt started"),
+                    ("attempt_succeeded", "Attempt succeeded"),
+                    ("attempt_failed", "Attempt failed"),
+                    ("deployment_status", "Deployment status seen"),
+                    ("applied", "Applied"),
+                    ("failed", "Failed"),
+                    ("sync_new", "Sync found a new framework"),
+                    ("sync_changed", "Sync found a change"),
+                    ("sync_gone", "Sync found the framework gone"),
+                    ("target_added", "Target added"),
+                    ("target_changed", "Target changed"),
+                    ("target_retired", "Target retired"),
+                    ("target_connection_tested", "Target connection tested"),
+                    ("access_denied", "Access denied"),
+                    ("refused", "Refused"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -77,8 +77,7 @@ class Target(models.Model):
         "notification addresses",
         default=list,
         blank=True,
-        help_text="Addresses told of every change submitted for this target, beside its"
-        " approvers.",
+        help_text="Addresses told of every change submitted for this target, beside its approvers.",
     )
     endpoint_url = models.URLField(
         blank=True, help_text="Only when pointing at an emulator; empty for real AWS."

@@ -257,5 +257,3 @@ def _record_test(user: AbstractBaseUser, target: Target, result: ConnectionTest)
             target=target,
             details=details,
         )
-
-

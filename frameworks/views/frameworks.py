@@ -28,7 +28,9 @@ def framework_list(request: HttpRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
         raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
     targets = list(
-        access.visible_targets(request.user).filter(retired_at__isnull=True).order_by("display_name")
+        access.visible_targets(request.user)
+        .filter(retired_at__isnull=True)
+        .order_by("display_name")
     )
     frameworks = Framework.objects.filter(target__in=targets).order_by(
         "target_id", "-present", "name"
