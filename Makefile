@@ -5,13 +5,17 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMULATOR_PORT ?= 8766
 DATA_DIR ?= $(CURDIR)/.demo
+ENV_FILE ?= $(CURDIR)/.env
 
 # The demo's environment: a local emulator instead of AWS, fake keys for it, SQLite, and the
-# filesystem broker (no server needed). Real deployments set their own values instead.
-DEMO_ENV := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) \
+# filesystem broker (no server needed). Real deployments set their own values instead. `make
+# demo` writes it to $(ENV_FILE), which the settings read, so manage.py works in any shell after.
+DEMO_VARS := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) \
+	SITE_URL=http://127.0.0.1:$(PORT) \
 	AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials AWS_CONFIG_FILE=$(DATA_DIR)/aws/config \
-	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true \
-	PATH=$(CURDIR)/$(BIN):$$PATH
+	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) \
+	AWS_ENDPOINT_URL_STS=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true
+DEMO_ENV := $(DEMO_VARS) ENV_FILE=$(ENV_FILE) PATH=$(CURDIR)/$(BIN):$$PATH
 
 .PHONY: install demo test test-services lint format bench chaos clean
 
@@ -28,6 +32,8 @@ $(BIN)/.installed: pyproject.toml tests/e2e/js/package-lock.json
 install: $(BIN)/.installed
 
 demo: install
+	@# Ports first: a busy port must stop the demo before it starts anything.
+	$(BIN)/python scripts/demo_preflight.py $(ENV_FILE) $(DEMO_VARS)
 	mkdir -p $(DATA_DIR)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
@@ -35,6 +41,7 @@ demo: install
 	@echo "  Open http://127.0.0.1:$(PORT)/ and log in with one of the users above."
 	@echo "  AWS CLI against the emulator: AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials \\"
 	@echo "    $(BIN)/aws --profile demo-prod --region eu-west-1 backup list-frameworks --endpoint-url http://127.0.0.1:$(EMULATOR_PORT)"
+	@echo "  Its settings are in $(ENV_FILE): .venv/bin/python manage.py <command> works in any shell."
 	@echo "  Ctrl-C stops everything."
 	@echo
 	$(DEMO_ENV) $(BIN)/honcho start
@@ -68,5 +75,9 @@ chaos: install
 	$(BIN)/pytest tests/chaos $(PYTEST_ARGS)
 	$(BIN)/python bench/bench_editor.py
 
+# Everything the build, the demo and the tests leave behind (the demo's .env only if it wrote it).
 clean:
-	rm -rf $(VENV) .demo staticfiles .pytest_cache .ruff_cache .hypothesis tests/e2e/js/node_modules
+	rm -rf $(VENV) .demo staticfiles .pytest_cache .ruff_cache .hypothesis .mypy_cache \
+		tests/e2e/js/node_modules build dist *.egg-info test-results
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
+	if [ -f .env ] && grep -q '^# Written by `make demo`' .env; then rm .env; fi

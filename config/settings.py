@@ -15,10 +15,22 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# pytest imports settings before any conftest can set variables, so it is recognised here.
+TESTING = "pytest" in sys.modules
+
+# Variables may also come from a file (`make demo` writes .env): a value set in the process's
+# environment wins over the file's. Tests never read it, so a demo's file cannot change them.
+ENV_FILE = Path(os.environ.get("ENV_FILE", str(BASE_DIR / ".env")))
+if not TESTING and ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
+elif "ENV_FILE" in os.environ and not TESTING:
+    raise ImproperlyConfigured(f"ENV_FILE must name a readable file, not {str(ENV_FILE)!r}")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -59,9 +71,6 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-# pytest imports settings before any conftest can set variables, so it is recognised here.
-TESTING = "pytest" in sys.modules
-
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = envstr("SECRET_KEY")
 if not SECRET_KEY:
@@ -75,6 +84,18 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = envstr("SITE_NAME", "Backup frameworks")
+# Where people reach the console: e-mails link to it (they have no request to take it from).
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000" if DEBUG or TESTING else "").rstrip("/")
+if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be the console's address, like https://backup.example.com, not {SITE_URL!r}"
+    )
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not re.fullmatch(r"https?://\S+", _origin):
+        raise ImproperlyConfigured(
+            "CSRF_TRUSTED_ORIGINS must be comma-separated addresses with their scheme, like "
+            f"https://backup.example.com, not {_origin!r}"
+        )
 
 # Where the embedded defaults keep their files (SQLite, broker folders, beat schedule).
 DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / ".demo")))
@@ -208,9 +229,36 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-# --- Email: the console in the demo, SMTP in production through EMAIL_URL-like settings ------
-EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- Email: the console in the demo, SMTP as soon as EMAIL_HOST names a server -----------------
+EMAIL_HOST = envstr("EMAIL_HOST")
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+if not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", EMAIL_BACKEND):
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND must be a dotted path like django.core.mail.backends.smtp.EmailBackend, "
+        f"not {EMAIL_BACKEND!r}"
+    )
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true: TLS is STARTTLS (port 587), "
+        "SSL is implicit TLS (port 465)"
+    )
+EMAIL_PORT = envint("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "backup-frameworks@localhost")
+if not re.fullmatch(r"([^<>]*<)?[^@\s<>]+@[^@\s<>]+>?", DEFAULT_FROM_EMAIL):
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be an address like backup@example.com (or "
+        f"'Name <backup@example.com>'), not {DEFAULT_FROM_EMAIL!r}"
+    )
 
 # --- AWS -------------------------------------------------------------------------------------
 # Credentials come from boto3's chain (environment, shared files, instance roles) or a named
@@ -360,10 +408,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# /metrics asks for this bearer token when it is set (Prometheus: `authorization: {credentials}`).
+METRICS_TOKEN = envstr("METRICS_TOKEN")
+
+LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }
