@@ -17,13 +17,14 @@ DEMO_VARS := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULA
 	AWS_ENDPOINT_URL_STS=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true
 DEMO_ENV := $(DEMO_VARS) ENV_FILE=$(ENV_FILE) PATH=$(CURDIR)/$(BIN):$$PATH
 
-.PHONY: install demo test test-services lint format bench chaos clean
+.PHONY: install demo test test-services lint format bench chaos clean lock
 
-$(BIN)/.installed: pyproject.toml tests/e2e/js/package-lock.json
+$(BIN)/.installed: pyproject.toml requirements-dev.lock tests/e2e/js/package-lock.json
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# The locked versions (requirements-dev.lock, made by `make lock`), as CI and the image use.
+	$(BIN)/pip install --quiet -c requirements-dev.lock -e '.[dev]'
 	@# axe-core for the browser tests; without npm they skip and say so.
 	if command -v npm >/dev/null; then cd tests/e2e/js && npm ci --silent --no-audit --no-fund; \
 	else echo "npm not found: the browser tests will skip (they need axe-core)"; fi
@@ -74,6 +75,13 @@ chaos: install
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest tests/chaos $(PYTEST_ARGS)
 	$(BIN)/python bench/bench_editor.py
+
+# After changing the dependencies in pyproject.toml: the image's lock and the developers' one.
+lock: install
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra dev -o requirements-dev.lock pyproject.toml
 
 # Everything the build, the demo and the tests leave behind (the demo's .env only if it wrote it).
 clean:
