@@ -25,12 +25,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules
 
 # Variables may also come from a file (`make demo` writes .env): a value set in the process's
-# environment wins over the file's. Tests never read it, so a demo's file cannot change them.
-ENV_FILE = Path(os.environ.get("ENV_FILE", str(BASE_DIR / ".env")))
-if not TESTING and ENV_FILE.is_file():
-    environ.Env.read_env(ENV_FILE, overwrite=False)
-elif "ENV_FILE" in os.environ and not TESTING:
-    raise ImproperlyConfigured(f"ENV_FILE must name a readable file, not {str(ENV_FILE)!r}")
+# environment wins over the file's. ENV_FILE names another file; ENV_FILE="" reads none. Tests
+# never read it, so a demo's file cannot change them.
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and not TESTING:
+    if Path(_env_file).is_file():
+        environ.Env.read_env(_env_file, overwrite=False)
+    elif "ENV_FILE" in os.environ:
+        raise ImproperlyConfigured(
+            f"ENV_FILE must name a readable file (or be empty for none), not {_env_file!r}"
+        )
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
