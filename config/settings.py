@@ -182,6 +182,59 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in through the organisation's identity provider (OpenID Connect) when OIDC_RP_CLIENT_ID
+# is set; local passwords stay on unless LOCAL_PASSWORDS is false. See frameworks/oidc.py.
+OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = envstr("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = envstr("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = envstr("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = envstr("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = envstr("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USERNAME_CLAIM = envstr("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = envstr("OIDC_GROUPS_CLAIM", "groups")
+OIDC_PROVIDER_NAME = envstr("OIDC_PROVIDER_NAME", "your organisation's sign-in")
+# "editor=backup-editors,approver=backup-approvers": the provider's group for each role.
+OIDC_ROLE_GROUPS: dict[str, str] = {}
+for _pair in envlist("OIDC_ROLE_GROUPS", []):
+    _role, _, _group = (part.strip() for part in _pair.partition("="))
+    if _role not in {"editor", "approver", "auditor", "admin"} or not _group:
+        raise ImproperlyConfigured(
+            "OIDC_ROLE_GROUPS must be role=provider-group pairs separated by commas, the roles "
+            f"among editor, approver, auditor, admin, like editor=backup-editors; not {_pair!r}"
+        )
+    OIDC_ROLE_GROUPS[_role] = _group
+if OIDC_RP_CLIENT_ID:
+    for _name in (
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+    ):
+        if not re.fullmatch(r"https?://\S+", globals()[_name]):
+            raise ImproperlyConfigured(
+                f"{_name} must be the identity provider's https:// address (from its "
+                f".well-known/openid-configuration) when OIDC_RP_CLIENT_ID is set, "
+                f"not {globals()[_name]!r}"
+            )
+    if OIDC_RP_SIGN_ALGO not in {"RS256", "ES256", "HS256"}:
+        raise ImproperlyConfigured(
+            f"OIDC_RP_SIGN_ALGO must be RS256, ES256 or HS256, not {OIDC_RP_SIGN_ALGO!r}"
+        )
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+LOCAL_PASSWORDS = envbool("LOCAL_PASSWORDS", True)
+if not (LOCAL_PASSWORDS or OIDC_ENABLED):
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORDS can be false only when OIDC_RP_CLIENT_ID names an identity provider: "
+        "nobody could sign in"
+    )
+AUTHENTICATION_BACKENDS = [
+    *(["frameworks.oidc.RoleMappingBackend"] if OIDC_ENABLED else []),
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS else []),
+]
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "frameworks:list"
 LOGOUT_REDIRECT_URL = "login"
