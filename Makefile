@@ -65,9 +65,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every bench runs, even after one fails; the end names the ones whose bounds failed.
+# bench_apply needs PostgreSQL and Redis, like make test-services.
+BENCHES := bench/bench_document.py bench/bench_apply.py
 bench: install
-	$(BIN)/python bench/bench_document.py
-	$(BIN)/python bench/bench_apply.py  # needs PostgreSQL and Redis, like make test-services
+	@failed=""; for bench in $(BENCHES); do \
+		echo "--- $$bench"; $(BIN)/python $$bench || failed="$$failed $$bench"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make bench: a bound failed in:$$failed"; exit 1; fi
 
 # Workers killed at every stage of an apply, 20 times per stage (CI runs 3). PostgreSQL and Redis.
 chaos: install
