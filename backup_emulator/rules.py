@@ -87,6 +87,7 @@ ERROR_STATUS = {
     "InvalidClientTokenId": 403,
     "MissingAuthenticationToken": 403,
     "ExpiredToken": 400,
+    "ServiceUnavailable": 503,
     "UnknownOperationException": 404,
 }
 DEFAULT_MESSAGES = {

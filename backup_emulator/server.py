@@ -118,7 +118,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -305,7 +305,10 @@ class Handler(BaseHTTPRequestHandler):
                     "InvalidAction", f"Could not find operation {action} for version {sts.VERSION}"
                 )
             principal = self._identify(call)
-            self._injected(action)
+            injection = self._injected(action)
+            if injection and not injection["after_action"]:
+                self._drop(call)
+                return
             if action == "AssumeRole":
                 session = state.assume_role(principal, form)
                 result = sts.assume_role_result(session)
@@ -321,6 +324,9 @@ class Handler(BaseHTTPRequestHandler):
                 result = sts.caller_identity_result(principal)
                 call["response"] = result
             call["status"] = 200
+            if injection:
+                self._drop(call)
+                return
         except ApiError as error:
             code = sts.QUERY_CODES.get(error.code, error.code)
             status = rules.error_status(code)
@@ -347,7 +353,9 @@ class Handler(BaseHTTPRequestHandler):
             self._identify(call)
             params = self._params(raw, {}, None)
             call["request"] = params
-            self._injected(operation)
+            if self._injected(operation):  # a drop: reads have nothing to do before or after
+                self._drop(call)
+                return
             recording = state.recording_of(call["account"], call["region"])
             answer = configservice.answer(
                 operation, recording, call["account"], call["region"], params
@@ -400,21 +408,28 @@ class Handler(BaseHTTPRequestHandler):
             if key == ("GET", "calls"):
                 answer: Any = state.calls()
             elif key == ("DELETE", "calls"):
-                answer = state.clear_calls()
+                state.clear_calls()
+                answer = None
             elif key == ("GET", "state"):
                 answer = state.dump()
             elif key == ("POST", "reset"):
-                answer = state.reset()
+                state.reset()
+                answer = None
             elif key == ("POST", "fail_next"):
-                answer = state.fail_next(**args)
+                state.fail_next(**args)
+                answer = None
             elif key == ("POST", "drop_next"):
-                answer = state.drop_next(**args)
+                state.drop_next(**args)
+                answer = None
             elif key == ("POST", "latency"):
-                answer = state.set_latency(**args)
+                state.set_latency(**args)
+                answer = None
             elif key == ("POST", "fail_next_deployment"):
-                answer = state.fail_next_deployment(**args)
+                state.fail_next_deployment(**args)
+                answer = None
             elif key == ("POST", "finish_deployments"):
-                answer = state.finish_deployments(**args)
+                state.finish_deployments(**args)
+                answer = None
             elif key == ("POST", "configure"):
                 answer = state.configure(**args)
             elif key == ("POST", "advance_clock"):

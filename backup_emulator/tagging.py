@@ -32,7 +32,7 @@ from .rules import ApiError
 
 if TYPE_CHECKING:
     from .identity import Principal
-    from .state import Framework
+    from .state.framework import Framework
 
 OPERATIONS = ("ListTags", "TagResource", "UntagResource")
 

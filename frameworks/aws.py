@@ -21,7 +21,7 @@ import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import botocore.exceptions
@@ -34,6 +34,9 @@ from botocore.credentials import (
     DeferredRefreshableCredentials,
 )
 from django.conf import settings
+
+if TYPE_CHECKING:
+    pass
 
 
 class Connection(Protocol):
@@ -196,7 +199,7 @@ def _config(max_attempts: int, timeouts: tuple[int, int]) -> Config:
     )
 
 
-class _AssumedRole(CredentialProvider):  # type: ignore[misc]
+class _AssumedRole(CredentialProvider):
     """A credential chain of one link: the role's refreshable credentials."""
 
     METHOD = "assume-role"
@@ -293,9 +296,10 @@ def _cached_client(
     service: str = "backup",
 ) -> Any:
     session = _session(profile, region, role_arn, external_id, endpoint_url, timeouts)
-    return session.client(
-        service, endpoint_url=endpoint_url or None, config=_config(max_attempts, timeouts)
-    )
+    config = _config(max_attempts, timeouts)
+    if service == "sts":
+        return session.client("sts", endpoint_url=endpoint_url or None, config=config)
+    return session.client("backup", endpoint_url=endpoint_url or None, config=config)
 
 
 def reset_clients() -> None:

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from frameworks import access
 
 
-def navigation(request: HttpRequest) -> dict[str, Any]:
+def navigation(request: HttpRequest) -> dict[str, object]:
     # Not "site_name": Django's login view puts the request's host under that name, and a
     # view's context wins over a context processor's.
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User):  # the login page's visitor is anonymous
         return {"product_name": settings.SITE_NAME}
     can_review = access.can_anywhere(user, access.Action.APPROVE)
     return {
@@ -26,7 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _review_count(user: Any) -> int:
+def _review_count(user: User) -> int:
     from frameworks.queries import awaiting_review
 
     return awaiting_review(user).count()

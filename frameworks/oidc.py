@@ -23,7 +23,7 @@ def _username(claims: dict[str, Any]) -> str:
     return str(claims.get(settings.OIDC_USERNAME_CLAIM) or claims.get("email") or "")[:150]
 
 
-class RoleMappingBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class RoleMappingBackend(OIDCAuthenticationBackend):
     def verify_claims(self, claims: dict[str, Any]) -> bool:
         return bool(_username(claims))
 

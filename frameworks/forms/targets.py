@@ -25,7 +25,7 @@ class EmailListField(forms.CharField):
             return "\n".join(value)
         return value
 
-    def to_python(self, value: Any) -> list[str]:
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]  # a list, not text
         text = super().to_python(value) or ""
         return [item for item in re.split(r"[\s,;]+", text) if item]
 
@@ -88,7 +88,7 @@ class TargetForm(forms.ModelForm):
         return slug
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("external_id") and not data.get("role_arn"):
             self.add_error(
                 "external_id", "An external id is only used with a role to assume: name the role."

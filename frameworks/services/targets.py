@@ -22,7 +22,7 @@ from frameworks.models import ChangeRequest, ChangeState, Event, Outcome, Target
 from frameworks.services.base import Call, require, service
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 #: What an administrator sets on a target, in the order pages show it. The slug is fixed once
 #: the target exists: it is part of every address and bookmark of its frameworks.
@@ -69,7 +69,11 @@ def _clean(call: Call, target: Target) -> None:
         target.full_clean(exclude=["account_id"])
     except ValidationError as exc:
         field, errors = next(iter(exc.message_dict.items()))
-        label = field if field == "__all__" else Target._meta.get_field(field).verbose_name
+        label = (
+            field
+            if field == "__all__"
+            else str(getattr(Target._meta.get_field(field), "verbose_name", field))
+        )
         raise call.refuse(f"{str(label).capitalize()}: {' '.join(errors)}", "invalid") from None
 
 
@@ -86,7 +90,7 @@ def _load(call: Call, target_id: int) -> Target:
 
 
 @service
-def target_add(*, user: AbstractBaseUser, values: dict[str, Any]) -> Target:
+def target_add(*, user: User, values: dict[str, Any]) -> Target:
     """An administrator (of every target) adds a target; its account id is unknown until the
     connection is tested or the first sync."""
     call = Call.for_user(user, "add target")
@@ -108,7 +112,7 @@ def target_add(*, user: AbstractBaseUser, values: dict[str, Any]) -> Target:
 
 
 @service
-def target_change(*, user: AbstractBaseUser, target_id: int, values: dict[str, Any]) -> Target:
+def target_change(*, user: User, target_id: int, values: dict[str, Any]) -> Target:
     """An administrator of the target changes its settings. Nothing different: nothing written.
     A change to how AWS is reached forgets the account id until it is proven again."""
     call = Call.for_user(user, "change target")
@@ -142,7 +146,7 @@ def target_change(*, user: AbstractBaseUser, target_id: int, values: dict[str, A
 
 
 @service
-def target_retire(*, user: AbstractBaseUser, target_id: int, reason: str) -> Target:
+def target_retire(*, user: User, target_id: int, reason: str) -> Target:
     """An administrator of the target retires it: no longer synced, offered or changed, its
     frameworks and history kept. Refused while changes to it are under way; a second call is a
     no-op."""
@@ -212,7 +216,7 @@ class ConnectionTest:
 
 
 @service
-def _check_may_test(*, user: AbstractBaseUser, target_id: int) -> Target:
+def _check_may_test(*, user: User, target_id: int) -> Target:
     call = Call.for_user(user, "test target connection")
     target = _load(call, target_id)
     _manage(call, "test the connection of targets")
@@ -221,7 +225,7 @@ def _check_may_test(*, user: AbstractBaseUser, target_id: int) -> Target:
     return target
 
 
-def target_test_connection(*, user: AbstractBaseUser, target_id: int) -> ConnectionTest:
+def target_test_connection(*, user: User, target_id: int) -> ConnectionTest:
     """An administrator of the target checks that the console reaches it: GetCallerIdentity
     (after AssumeRole when the target names a role), then ListFrameworks. The account id AWS
     reports is recorded on the target; the outcome is a history row either way."""
@@ -236,7 +240,7 @@ def target_test_connection(*, user: AbstractBaseUser, target_id: int) -> Connect
     return result
 
 
-def _record_test(user: AbstractBaseUser, target: Target, result: ConnectionTest) -> None:
+def _record_test(user: User, target: Target, result: ConnectionTest) -> None:
     actor = history.Actor.for_user(user)
     details: dict[str, Any] = {"subject": f"target {target.slug}", "result": str(result)}
     with history.correlation(), transaction.atomic():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
@@ -14,7 +14,7 @@ from mozilla_django_oidc.views import (
 
 
 @login_not_required
-def login(request: HttpRequest) -> HttpResponse:
+def login(request: HttpRequest) -> HttpResponseBase:
     context = {
         "oidc_enabled": settings.OIDC_ENABLED,
         "oidc_provider_name": settings.OIDC_PROVIDER_NAME,
@@ -32,12 +32,12 @@ def _require_oidc() -> None:
 
 
 @login_not_required
-def authenticate(request: HttpRequest) -> HttpResponse:
+def authenticate(request: HttpRequest) -> HttpResponseBase:
     _require_oidc()
     return OIDCAuthenticationRequestView.as_view()(request)
 
 
 @login_not_required
-def callback(request: HttpRequest) -> HttpResponse:
+def callback(request: HttpRequest) -> HttpResponseBase:
     _require_oidc()
     return OIDCAuthenticationCallbackView.as_view()(request)

@@ -16,6 +16,7 @@ from frameworks import access, queries, services
 from frameworks.access import Action
 from frameworks.forms.targets import TargetForm
 from frameworks.models import Target
+from frameworks.views.http import AuthedRequest
 
 
 def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
@@ -23,14 +24,14 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "frameworks/refused.html", context, status=403)
 
 
-def _get_target(request: HttpRequest, slug: str) -> Target | None:
+def _get_target(request: AuthedRequest, slug: str) -> Target | None:
     """The target (404 if there is none), or None when this user does not administer it."""
     target = get_object_or_404(Target, slug=slug)
     return target if access.can(request.user, Action.MANAGE, target) else None
 
 
 @require_GET
-def target_list(request: HttpRequest) -> HttpResponse:
+def target_list(request: AuthedRequest) -> HttpResponse:
     if not access.can_anywhere(request.user, Action.MANAGE):
         return _forbidden(request, "Only administrators manage targets.")
     context = {
@@ -41,7 +42,7 @@ def target_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def target_new(request: HttpRequest) -> HttpResponse:
+def target_new(request: AuthedRequest) -> HttpResponse:
     if not access.can(request.user, Action.MANAGE, None):
         return _forbidden(request, "Only administrators of every target may add targets.")
     form = TargetForm(request.POST or None)
@@ -59,7 +60,7 @@ def target_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def target_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def target_detail(request: AuthedRequest, slug: str) -> HttpResponse:
     target = _get_target(request, slug)
     if target is None:
         return _forbidden(request, "Only administrators of this target may see its settings.")
@@ -68,7 +69,7 @@ def target_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def target_edit(request: HttpRequest, slug: str) -> HttpResponse:
+def target_edit(request: AuthedRequest, slug: str) -> HttpResponse:
     target = _get_target(request, slug)
     if target is None:
         return _forbidden(request, "Only administrators of this target may change it.")
@@ -91,7 +92,7 @@ def target_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def target_retire(request: HttpRequest, slug: str) -> HttpResponse:
+def target_retire(request: AuthedRequest, slug: str) -> HttpResponse:
     target = _get_target(request, slug)
     if target is None:
         return _forbidden(request, "Only administrators of this target may retire it.")
@@ -109,7 +110,7 @@ def target_retire(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def target_test(request: HttpRequest, slug: str) -> HttpResponse:
+def target_test(request: AuthedRequest, slug: str) -> HttpResponse:
     target = _get_target(request, slug)
     if target is None:
         return _forbidden(request, "Only administrators of this target may test it.")

@@ -13,7 +13,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError
 
 from backup_emulator.control import EmulatorControlError
 from backup_emulator.testing import running_emulator
@@ -452,3 +452,21 @@ def test_a_bad_role_is_refused_by_the_control_api(emulator: Any, spec: dict[str,
 def test_the_clock_only_moves_forward(emulator: Any) -> None:
     with pytest.raises(EmulatorControlError, match="forward"):
         emulator.control.advance_clock(-1)
+
+
+def test_faults_can_be_injected_into_sts_by_name_only(
+    roles: None, emulator: Any, sts: Any, make_aws_client: Any
+) -> None:
+    emulator.control.fail_next("ServiceUnavailableException", operation="AssumeRole")
+    with pytest.raises(ClientError) as raised:
+        assume(sts, ACCOUNT_A)
+    assert error_of(raised)[::2] == ("ServiceUnavailable", 503)
+    emulator.control.drop_next(operation="GetCallerIdentity")
+    with pytest.raises(ConnectionClosedError):
+        sts.get_caller_identity()
+    # A fault for any operation is meant for Backup: credential calls do not use it up.
+    emulator.control.fail_next("ThrottlingException")
+    credentials = assume(sts, ACCOUNT_A)["Credentials"]
+    with pytest.raises(ClientError) as raised:
+        make_aws_client("backup", credentials).list_frameworks()
+    assert error_of(raised)[0] == "ThrottlingException"

@@ -1,41 +1,4 @@
-"""The emulator's model of AWS: one object, one lock, optionally saved to a file.
-
-Everything the HTTP layer or a test can change lives here (frameworks and their tags, remembered
-idempotency tokens, IAM roles and STS sessions, AWS Config recording, injected faults, the call
-log, the configuration, the clock), behind a single ``threading.RLock`` so concurrent requests see
-AWS-like serial behaviour.
-
-The clock is ``time.time()`` plus an offset that ``advance_clock`` moves forward, so a test can
-expire STS credentials or finish deployments without sleeping.
-
-Configuration (``configure``), roles and recording have start values (the constructor's, plus
-what ``--seed demo`` sets through ``set_defaults``); ``reset()`` returns to them. The state file
-keeps frameworks, tokens and the issued STS sessions, so credentials a client holds survive a
-restart; roles and recording come from the command line and the seed each start.
-
-Deployment is modelled lazily: a create/update/delete sets ``deploy_until`` (wall-clock seconds, so
-it survives a restart from ``--state``) and every access first "settles" the frameworks whose time
-has come: ``*_IN_PROGRESS`` becomes ``COMPLETED`` or ``FAILED``, and a finished delete removes the
-framework.
-
-Choices where AWS's behaviour is not public:
-
-* An identical UpdateFramework redeploys (UPDATE_IN_PROGRESS again) and changes nothing else.
-* Only successful answers are remembered per (account, Region, operation, IdempotencyToken); an
-  error is not, so a retry after ServiceUnavailableException really runs. The same token with a
-  different body replays the first answer too. Tokens are remembered until ``reset()``.
-* A forced deployment failure (``fail_next_deployment``) of a delete leaves the framework in place
-  with DeploymentStatus FAILED.
-* Frameworks whose delete is still running count towards the quotas and the duplicate-controls
-  rule, and keep their name taken.
-* DescribeFramework returns controls sorted by name and parameters sorted by name, not in the order
-  sent: AWS may reorder them (Terraform treats them as sets), so a product must not compare by
-  position. ListFrameworks pages through names in sorted order; its NextToken is base64 of
-  (account, Region, last name), so paging survives creates and deletes between pages.
-* A name that breaks the name pattern in the URI of Describe/Update/Delete answers
-  InvalidParameterValueException rather than ResourceNotFoundException.
-* The call log keeps the last 10,000 calls, so a long demo run does not grow without bound.
-"""
+"""``State``: the model of AWS behind the API (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -43,97 +6,20 @@ import json
 import os
 import tempfile
 import threading
-import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from . import identity, recording, rules, tagging
-from .identity import Principal, Role, Session
-from .recording import Recording
-from .rules import ApiError
-
-MAX_CALLS = 10_000
-FRAMEWORK_OPERATIONS = (
-    "CreateFramework",
-    "UpdateFramework",
-    "DescribeFramework",
-    "ListFrameworks",
-    "DeleteFramework",
-)
-BACKUP_OPERATIONS = FRAMEWORK_OPERATIONS + tagging.OPERATIONS
-STS_OPERATIONS = ("AssumeRole", "GetCallerIdentity")
-CONFIG_OPERATIONS = ("DescribeConfigurationRecorders", "DescribeConfigurationRecorderStatus")
-# Faults injected for "any operation" hit Backup calls only: a client's credential refresh or a
-# Config read should not use up a fault a test meant for UpdateFramework.
-OPERATIONS = BACKUP_OPERATIONS + STS_OPERATIONS + CONFIG_OPERATIONS
+from .. import identity, recording, rules, tagging
+from ..identity import Principal, Role, Session
+from ..recording import Recording
+from ..rules import ApiError
+from .controls import RunTimeControls
+from .framework import Framework
 
 
-@dataclass
-class Framework:
-    account: str
-    region: str
-    name: str
-    arn: str
-    description: str
-    controls: list[dict[str, Any]]
-    tags: dict[str, str]
-    creation_time: float
-    deployment_status: str
-    idempotency_token: str | None = None
-    deploy_until: float | None = None
-    outcome: str = "COMPLETED"  # what the running deployment ends in
-    failure_reasons: list[str] = field(default_factory=list)
-
-    @property
-    def in_progress(self) -> bool:
-        return self.deployment_status.endswith("_IN_PROGRESS")
-
-    def describe(self, framework_status: str) -> dict[str, Any]:
-        answer = {
-            "FrameworkName": self.name,
-            "FrameworkArn": self.arn,
-            "FrameworkDescription": self.description,
-            "FrameworkControls": _as_returned(self.controls),
-            "CreationTime": self.creation_time,
-            "DeploymentStatus": self.deployment_status,
-            "FrameworkStatus": framework_status,
-        }
-        if self.idempotency_token is not None:
-            answer["IdempotencyToken"] = self.idempotency_token
-        return answer
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "FrameworkName": self.name,
-            "FrameworkArn": self.arn,
-            "FrameworkDescription": self.description,
-            "NumberOfControls": len(self.controls),
-            "CreationTime": self.creation_time,
-            "DeploymentStatus": self.deployment_status,
-        }
-
-
-def _as_returned(controls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Controls as DescribeFramework shows them: empty members filled in, order not preserved."""
-    shown = []
-    for control in controls:
-        params = sorted(
-            control.get("ControlInputParameters") or [],
-            key=lambda p: (p.get("ParameterName") or "", p.get("ParameterValue") or ""),
-        )
-        shown.append(
-            {
-                "ControlName": control["ControlName"],
-                "ControlInputParameters": [dict(p) for p in params],
-                "ControlScope": json.loads(json.dumps(control.get("ControlScope") or {})),
-            }
-        )
-    return sorted(shown, key=lambda c: (c["ControlName"], json.dumps(c, sort_keys=True)))
-
-
-class State:
+class State(RunTimeControls):
     """All of the emulator's state; every public method takes the lock."""
 
     def __init__(
@@ -171,10 +57,6 @@ class State:
             self._load(self.state_file)
 
     # --- the API --------------------------------------------------------------------------------
-
-    def now(self) -> float:
-        """The emulator's clock: wall-clock time plus whatever ``advance_clock`` added."""
-        return time.time() + self.clock_offset
 
     def resolve(self, access_key: str, session_token: str | None) -> Principal:
         """Who signed a request with this key (see ``identity.resolve``)."""
@@ -456,160 +338,6 @@ class State:
             framework.deploy_until = None
             self._save()
             return framework
-
-    # --- run-time controls ----------------------------------------------------------------------
-
-    def fail_next(self, error: str, count: int = 1, operation: str | None = None) -> None:
-        if error not in rules.INJECTABLE_ERRORS:
-            raise ValueError(f"unknown error {error!r}; use one of {list(rules.INJECTABLE_ERRORS)}")
-        self._inject({"kind": "fail", "error": error, "count": count, "operation": operation})
-
-    def drop_next(
-        self, count: int = 1, operation: str | None = None, after_action: bool = False
-    ) -> None:
-        self._inject(
-            {
-                "kind": "drop",
-                "after_action": bool(after_action),
-                "count": count,
-                "operation": operation,
-            }
-        )
-
-    def advance_clock(self, seconds: float) -> float:
-        """Move the emulator's clock forward (never back); returns the new time."""
-        if float(seconds) < 0:
-            raise ValueError("the clock only moves forward")
-        with self.lock:
-            self.clock_offset += float(seconds)
-            self._settle()
-            return self.now()
-
-    def set_defaults(
-        self,
-        *,
-        roles: list[Role] | None = None,
-        recordings: dict[tuple[str, str], Recording] | None = None,
-    ) -> None:
-        """Add start values (the demo seed's): now in force, and what ``reset()`` returns to."""
-        with self.lock:
-            for role in roles or []:
-                self._initial_roles[(role.account, role.name)] = role
-                self.roles[(role.account, role.name)] = role
-            for key, value in (recordings or {}).items():
-                if not value.started:
-                    value = replace(value, started=self.now())
-                self._initial_recordings[key] = value
-                self.recordings[key] = value
-
-    def put_role(self, **spec: Any) -> dict[str, Any]:
-        """Create or replace a role (``identity.make_role`` keywords)."""
-        role = identity.make_role(**spec)
-        with self.lock:
-            self.roles[(role.account, role.name)] = role
-            return role.as_dict()
-
-    def delete_role(self, account: str, name: str) -> None:
-        with self.lock:
-            if self.roles.pop((account, name), None) is None:
-                raise ValueError(f"no role {name!r} in account {account}")
-
-    def list_roles(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r.as_dict() for _, r in sorted(self.roles.items())]
-
-    def set_recording(self, account: str, region: str, **spec: Any) -> dict[str, Any]:
-        """What AWS Config records in one account and Region (``recording.make_recording``)."""
-        if not rules.ACCOUNT_ID.fullmatch(str(account)) or not region:
-            raise ValueError("account must be 12 digits and region must be given")
-        value = recording.make_recording(**spec, started=self.now())
-        with self.lock:
-            self.recordings[(account, region)] = value
-            return {"account": account, "region": region, **value.as_dict()}
-
-    def list_recordings(self) -> list[dict[str, Any]]:
-        """Every account and Region whose recording is set (all others record everything)."""
-        with self.lock:
-            return [
-                {"account": a, "region": r, **value.as_dict()}
-                for (a, r), value in sorted(self.recordings.items())
-            ]
-
-    def sessions_dump(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [
-                {
-                    "access_key": s.access_key,
-                    "account": s.account,
-                    "arn": s.arn,
-                    "expiration": s.expiration,
-                    "expired": self.now() >= s.expiration,
-                }
-                for s in self.sessions.values()
-            ]
-
-    def _inject(self, injection: dict[str, Any]) -> None:
-        if injection["operation"] not in (None, *OPERATIONS):
-            raise ValueError(f"unknown operation {injection['operation']!r}")
-        if int(injection["count"]) < 1:
-            raise ValueError("count must be at least 1")
-        with self.lock:
-            self._injections.append(injection)
-
-    def take_injection(self, operation: str) -> dict[str, Any] | None:
-        """The first injected fault matching this operation, used up by one call."""
-        with self.lock:
-            for injection in self._injections:
-                wanted = injection["operation"]
-                if wanted == operation or (wanted is None and operation in BACKUP_OPERATIONS):
-                    injection["count"] -= 1
-                    if injection["count"] <= 0:
-                        self._injections.remove(injection)
-                    return dict(injection)
-            return None
-
-    def fail_next_deployment(self, name: str | None = None, count: int = 1) -> None:
-        with self.lock:
-            self._deployment_failures.append({"name": name, "count": int(count)})
-
-    def finish_deployments(self, name: str | None = None) -> None:
-        """End the running deployments (of one framework name) now instead of waiting."""
-        with self.lock:
-            for framework in self._frameworks.values():
-                if framework.in_progress and name in (None, framework.name):
-                    framework.deploy_until = 0.0
-            self._settle()
-
-    def set_latency(self, seconds: float) -> None:
-        with self.lock:
-            self.latency = max(0.0, float(seconds))
-
-    def configure(self, **settings: float | int) -> dict[str, Any]:
-        unknown = set(settings) - set(self.config)
-        if unknown:
-            raise ValueError(f"unknown settings {sorted(unknown)}")
-        if any(float(value) < 0 for value in settings.values()):
-            raise ValueError("settings must not be negative")
-        with self.lock:
-            for key, value in settings.items():
-                self.config[key] = type(self._initial_config[key])(value)
-            return dict(self.config)
-
-    def record_call(self, **call: Any) -> dict[str, Any]:
-        with self.lock:
-            self._seq += 1
-            entry = {"seq": self._seq, "time": time.time(), **call}
-            self._calls.append(entry)
-            del self._calls[:-MAX_CALLS]
-            return entry
-
-    def calls(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return json.loads(json.dumps(self._calls))
-
-    def clear_calls(self) -> None:
-        with self.lock:
-            self._calls.clear()
 
     def reset(self) -> None:
         """Forget frameworks, tokens, STS sessions, faults, calls and the clock offset;
