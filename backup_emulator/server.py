@@ -439,7 +439,8 @@ class Handler(BaseHTTPRequestHandler):
             elif key == ("POST", "roles"):
                 answer = state.put_role(**args)
             elif key == ("DELETE", "roles"):
-                answer = state.delete_role(**args)
+                state.delete_role(**args)
+                answer = None
             elif key == ("GET", "recording"):
                 answer = state.list_recordings()
             elif key == ("POST", "recording"):

@@ -13,6 +13,7 @@ from typing import Any
 from .. import identity, recording, rules
 from ..identity import Role, Session
 from ..recording import Recording
+from .framework import Framework
 from .operations import BACKUP_OPERATIONS, OPERATIONS
 
 MAX_CALLS = 10_000
@@ -35,6 +36,8 @@ class RunTimeControls:
     _deployment_failures: list[dict[str, Any]]
     _calls: list[dict[str, Any]]
     _seq: int
+    # Owned by the model half of State (model.py).
+    _frameworks: dict[tuple[str, str, str], Framework]
 
     def now(self) -> float:
         """The emulator's clock: wall-clock time plus whatever ``advance_clock`` added."""
