@@ -51,6 +51,23 @@ BAD_VALUES = [
     ("RECONCILE_INTERVAL_SECONDS", "0", "RECONCILE_INTERVAL_SECONDS must be at least 0.1"),
     ("APPLY_REQUEUE_AFTER_SECONDS", "x", "APPLY_REQUEUE_AFTER_SECONDS must be a number"),
     ("CELERY_VISIBILITY_TIMEOUT", "5", "CELERY_VISIBILITY_TIMEOUT (5) must be longer"),
+    ("OIDC_ROLE_GROUPS", "boss=admins", "OIDC_ROLE_GROUPS must be role=provider-group pairs"),
+    ("LOCAL_PASSWORDS", "maybe", "LOCAL_PASSWORDS must be true or false"),
+]
+# Checked only once a provider is named (OIDC_RP_CLIENT_ID set with good endpoints).
+PROVIDER = {
+    "OIDC_RP_CLIENT_ID": "console",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://sso.example.com/authorize",
+    "OIDC_OP_TOKEN_ENDPOINT": "https://sso.example.com/token",
+    "OIDC_OP_USER_ENDPOINT": "https://sso.example.com/userinfo",
+    "OIDC_OP_JWKS_ENDPOINT": "https://sso.example.com/jwks",
+}
+WITH_PROVIDER = [
+    ("OIDC_OP_AUTHORIZATION_ENDPOINT", "sso/authorize", "OIDC_OP_AUTHORIZATION_ENDPOINT must be"),
+    ("OIDC_OP_TOKEN_ENDPOINT", "", "OIDC_OP_TOKEN_ENDPOINT must be the identity provider's"),
+    ("OIDC_OP_USER_ENDPOINT", "userinfo", "OIDC_OP_USER_ENDPOINT must be"),
+    ("OIDC_OP_JWKS_ENDPOINT", "jwks", "OIDC_OP_JWKS_ENDPOINT must be"),
+    ("OIDC_RP_SIGN_ALGO", "none", "OIDC_RP_SIGN_ALGO must be RS256, ES256 or HS256"),
 ]
 # Read as text, with no wrong value: any string is a name, a path, a key or a list.
 FREE_TEXT = {
@@ -65,6 +82,12 @@ FREE_TEXT = {
     "CELERY_QUEUE",
     "APPLY_STAGE_HOOK_DIR",
     "ENV_FILE",
+    "OIDC_RP_CLIENT_ID",
+    "OIDC_RP_CLIENT_SECRET",
+    "OIDC_RP_SCOPES",
+    "OIDC_USERNAME_CLAIM",
+    "OIDC_GROUPS_CLAIM",
+    "OIDC_PROVIDER_NAME",
 }
 
 
@@ -78,6 +101,7 @@ def read_variables() -> set[str]:
 
 def test_every_variable_has_a_bad_value_test_or_is_free_text() -> None:
     tested = {name for name, value, _ in BAD_VALUES if value is not None}
+    tested |= {name for name, _, _ in WITH_PROVIDER}
     assert read_variables() == tested | FREE_TEXT
 
 
@@ -100,6 +124,28 @@ def test_a_bad_value_names_the_variable_and_what_it_accepts(
     message = str(raised.value)
     assert words in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(("name", "value", "words"), WITH_PROVIDER)
+def test_a_bad_provider_setting_names_the_variable(
+    name: str, value: str, words: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, good in PROVIDER.items():
+        monkeypatch.setenv(key, good)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured) as raised:
+        runpy.run_path(str(SETTINGS))
+    assert words in str(raised.value)
+
+
+def test_passwords_can_be_off_only_with_a_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCAL_PASSWORDS", "false")
+    with pytest.raises(ImproperlyConfigured, match="nobody could sign in"):
+        runpy.run_path(str(SETTINGS))
+    for key, good in PROVIDER.items():
+        monkeypatch.setenv(key, good)
+    values = runpy.run_path(str(SETTINGS))
+    assert values["AUTHENTICATION_BACKENDS"] == ["frameworks.oidc.RoleMappingBackend"]
 
 
 def test_tls_and_ssl_together_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
