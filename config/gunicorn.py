@@ -1,24 +1,28 @@
-"""gunicorn's configuration (`gunicorn -c config/gunicorn.py config.wsgi`): the image's web
-process. Every value can be set from the environment by gunicorn itself (GUNICORN_CMD_ARGS)."""
+"""gunicorn's settings, as the image runs the web: `gunicorn -c config/gunicorn.py`.
+
+gthread workers: a worker's main thread keeps telling the arbiter it is alive while its threads
+serve requests, so a long request (a sync now, a connection test, an export) is not killed at
+`timeout` the way a sync worker blocked in one request would be. `timeout` then only catches a
+worker that is truly stuck.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("WEB_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-# Longer than one AWS call (connect + read timeouts): "Sync now" and "Test the connection" run
-# in the request.
-timeout = 60
-graceful_timeout = 30
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 accesslog = "-"
-errorlog = "-"
 
 
-# The settings are checked by the master before any worker starts: a configuration error is
-# one line and one exit, not workers failing to boot in a loop.
 def on_starting(server: Any) -> None:
+    """Check the settings in the master, before any worker starts: a configuration error is
+    one line and one exit, not workers failing to boot in a loop."""
     from config.startup import load_settings
 
     load_settings()

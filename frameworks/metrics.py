@@ -7,6 +7,7 @@ attempt; the rest are gauges of the current state.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -60,13 +61,19 @@ def queue_depth() -> int | None:
 
 
 def _checkpoint_reader() -> Callable[[], datetime | None] | None:
-    """The history's checkpoints, when this build has them (their module provides the time of
-    the last one); otherwise the metric is left out rather than made up."""
+    """The time of the history's last checkpoint, when this build has checkpoints (the audit
+    read side's ``latest_checkpoint``); otherwise the metric is left out rather than made up."""
     try:
-        from frameworks.history import last_checkpoint_at  # type: ignore[attr-defined]
+        audit = importlib.import_module("frameworks.queries.audit")
     except ImportError:
         return None
-    return last_checkpoint_at
+    latest = audit.latest_checkpoint
+
+    def read() -> datetime | None:
+        checkpoint = latest()
+        return None if checkpoint is None else checkpoint.created_at
+
+    return read
 
 
 class ConsoleCollector(Collector):
