@@ -89,7 +89,15 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or 
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = envstr("SITE_NAME", "Backup frameworks")
 # Where people reach the console: e-mails link to it (they have no request to take it from).
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000" if DEBUG or TESTING else "").rstrip("/")
+# Without it: the first allowed host over HTTPS (what a production host name means), or
+# localhost when there is none; compose and the README ask for it explicitly.
+_hosts = [h.lstrip(".") for h in ALLOWED_HOSTS if h not in {"*", ""}]
+_default_site = (
+    "http://127.0.0.1:8000"
+    if DEBUG or TESTING
+    else (f"https://{_hosts[0]}" if _hosts else "http://localhost:8000")
+)
+SITE_URL = envstr("SITE_URL", _default_site).rstrip("/")
 if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", SITE_URL):
     raise ImproperlyConfigured(
         f"SITE_URL must be the console's address, like https://backup.example.com, not {SITE_URL!r}"

@@ -284,3 +284,12 @@ def test_the_demo_never_overwrites_an_env_file_it_did_not_write(tmp_path: Path) 
     assert done.returncode == 1
     assert "was not written by `make demo`" in done.stderr
     assert env_file.read_text() == "SECRET_KEY=production\n"
+
+
+def test_site_url_defaults_to_the_first_allowed_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", "backup.example.com,localhost")
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.delitem(sys.modules, "pytest")  # read as production reads it
+    monkeypatch.setenv("SECRET_KEY", "x" * 50)
+    values = runpy.run_path(str(SETTINGS))
+    assert values["SITE_URL"] == "https://backup.example.com"
