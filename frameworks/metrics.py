@@ -16,6 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Min, OuterRef, Subquery
 from django.utils import timezone
+from kombu import Connection
+from kombu.exceptions import ChannelError
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -45,15 +47,28 @@ def oldest_approved_at() -> datetime | None:
     )
 
 
+def broker_connection() -> Connection:
+    """A new connection to the configured broker (no pool: it answers for the broker as it is
+    now)."""
+    return Connection(
+        settings.CELERY_BROKER_URL,
+        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        connect_timeout=2,
+    )
+
+
 def queue_depth() -> int | None:
     """Messages waiting in the worker's queue, or None when the broker cannot say."""
-    from config.celery import app
-
     try:
-        with app.connection_for_read() as connection:
+        with broker_connection() as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
             channel: Any = connection.default_channel  # kombu's virtual channel
-            declared = channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+            try:
+                declared = channel.queue_declare(
+                    queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
+                )
+            except ChannelError:
+                return 0  # no worker has declared the queue yet: nothing waits in it
             return int(declared.message_count)
     except Exception:  # a broker that is down is what the metric is absent for
         log.warning("could not read the queue depth from the broker", exc_info=True)

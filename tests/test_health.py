@@ -16,7 +16,6 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from config.celery import app
 from frameworks import history, metrics, services
 from frameworks.models import ChangeState, Event
 from tests.factories import make_target
@@ -65,8 +64,9 @@ def test_readyz_is_ready_when_database_migrations_and_broker_are(db: None) -> No
     assert response.json() == {"status": "ok", "database": "ok", "migrations": "ok", "broker": "ok"}
 
 
-def test_readyz_says_the_broker_is_down(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:9/0")
+def test_readyz_says_the_broker_is_down(db: None, settings: Any) -> None:
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     response = Client().get("/readyz")
     assert response.status_code == 503
     body = response.json()

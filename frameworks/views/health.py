@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from frameworks.metrics import ConsoleCollector
+from frameworks.metrics import ConsoleCollector, broker_connection
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,8 @@ def _migrations() -> str:
 
 
 def _broker() -> str:
-    from config.celery import app
-
     try:
-        with app.connection_for_write() as conn:
+        with broker_connection() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # any failure to reach the broker is the answer
         return f"the broker does not answer: {exc}".strip()
