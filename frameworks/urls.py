@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frameworks.views import apply, editor, editor_json, editor_rows, review, targets
+from frameworks.views import apply, editor, editor_json, editor_rows, health, oidc, review, targets
 from frameworks.views import frameworks as pages
 
 app_name = "frameworks"
@@ -74,4 +74,16 @@ urlpatterns = [
         name="change-propose-deletion",
     ),
     path("<slug:target>/<str:name>/", pages.framework_detail, name="detail"),
+]
+
+# Outside the "frameworks" namespace and prefix (config/urls.py includes them at the root): the
+# login page, the OpenID Connect views under the names mozilla-django-oidc reverses, and the
+# health URLs machines call.
+site_urlpatterns = [
+    path("accounts/login/", oidc.login, name="login"),
+    path("oidc/authenticate/", oidc.authenticate, name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.callback, name="oidc_authentication_callback"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
 ]
