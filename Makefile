@@ -14,7 +14,8 @@ DEMO_VARS := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULA
 	SITE_URL=http://127.0.0.1:$(PORT) \
 	AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials AWS_CONFIG_FILE=$(DATA_DIR)/aws/config \
 	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) \
-	AWS_ENDPOINT_URL_STS=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true
+	AWS_ENDPOINT_URL_STS=http://127.0.0.1:$(EMULATOR_PORT) \
+	AWS_ENDPOINT_URL_CONFIG_SERVICE=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true
 DEMO_ENV := $(DEMO_VARS) ENV_FILE=$(ENV_FILE) PATH=$(CURDIR)/$(BIN):$$PATH
 
 .PHONY: install demo test test-services lint format bench chaos clean lock
@@ -76,11 +77,13 @@ bench: install
 	done; \
 	if [ -n "$$failed" ]; then echo "make bench: a bound failed in:$$failed"; exit 1; fi
 
-# Workers killed at every stage of an apply, 20 times per stage (CI runs 3). PostgreSQL and Redis.
+# Workers killed at every stage of an apply, 20 times per stage (CI runs 3), then at random
+# moments with a seed (CHAOS_SEED=... to replay one; printed by the run). PostgreSQL and Redis.
+CHAOS_SEED ?= $(shell date +%s)
 chaos: install
-	CHAOS_KILLS=20 DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	CHAOS_KILLS=20 CHAOS_SEED=$(CHAOS_SEED) DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/pytest tests/chaos $(PYTEST_ARGS)
+	$(BIN)/pytest tests/chaos -s $(PYTEST_ARGS)
 	$(BIN)/python bench/bench_editor.py
 
 # After changing the dependencies in pyproject.toml: the image's lock and the developers' one.

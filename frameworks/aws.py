@@ -104,6 +104,9 @@ ERRORS: dict[str, ErrorKind] = {
         False, "STS is not enabled in this Region for the account that owns the credentials."
     ),
     "Throttling": ErrorKind(True, "AWS asked us to slow down (too many requests)."),
+    "TagsNotApplied": ErrorKind(
+        False, "AWS accepted the tag changes but reports other tags on the framework afterwards."
+    ),
 }
 
 
@@ -297,9 +300,8 @@ def _cached_client(
 ) -> Any:
     session = _session(profile, region, role_arn, external_id, endpoint_url, timeouts)
     config = _config(max_attempts, timeouts)
-    if service == "sts":
-        return session.client("sts", endpoint_url=endpoint_url or None, config=config)
-    return session.client("backup", endpoint_url=endpoint_url or None, config=config)
+    # The service is the caller's choice (backup, config or sts), so no overload can name it.
+    return session.client(service, endpoint_url=endpoint_url or None, config=config)  # type: ignore[call-overload]
 
 
 def reset_clients() -> None:
@@ -398,3 +400,51 @@ def caller_identity(target: Connection, *, max_attempts: int = 1) -> Identity:
     """GetCallerIdentity with the target's credentials (after assuming its role, if any)."""
     answer = _call(target, "GetCallerIdentity", max_attempts, service="sts")
     return Identity(account_id=answer.get("Account", ""), arn=answer.get("Arn", ""))
+
+
+def list_tags(target: Connection, arn: str, *, max_attempts: int) -> dict[str, str]:
+    """Every tag of a resource (ListTags pages with NextToken; boto3 has no paginator)."""
+    tags: dict[str, str] = {}
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        if token:
+            kwargs["NextToken"] = token
+        page = _call(target, "ListTags", max_attempts, **kwargs)
+        tags.update(page.get("Tags") or {})
+        token = page.get("NextToken")
+        if not token:
+            return tags
+
+
+def tag_resource(
+    target: Connection, arn: str, tags: dict[str, str], *, max_attempts: int = 1
+) -> dict[str, Any]:
+    return _call(target, "TagResource", max_attempts, ResourceArn=arn, Tags=tags)
+
+
+def untag_resource(
+    target: Connection, arn: str, keys: list[str], *, max_attempts: int = 1
+) -> dict[str, Any]:
+    return _call(target, "UntagResource", max_attempts, ResourceArn=arn, TagKeyList=keys)
+
+
+# --- AWS Config recording -------------------------------------------------------------------
+
+
+def describe_config_recording(
+    target: Connection, *, max_attempts: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """AWS Config's configuration recorders of the target and their status, as answered."""
+    recorders = _call(target, "DescribeConfigurationRecorders", max_attempts, service="config").get(
+        "ConfigurationRecorders", []
+    )
+    statuses = _call(
+        target, "DescribeConfigurationRecorderStatus", max_attempts, service="config"
+    ).get("ConfigurationRecordersStatus", [])
+    return recorders, statuses
+
+
+def _client(target: Connection, max_attempts: int, service: str) -> Any:
+    """A boto3 client of ``service`` for the target (the target's role assumed, if any)."""
+    return client_for(target, max_attempts=max_attempts, service=service)

@@ -188,7 +188,11 @@ def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     row = control_row_of(editor, (request.htmx.target or "").removeprefix("row-"))
     main = Slots("draft", editor.main.feedback, oob=True)
     feedback = row_slots_oob(row) if row else [main["description"], main["reason"]]
-    feedback += [editor.page_slot(oob=True), editor.controls_slot(oob=True)]
+    feedback += [
+        editor.page_slot(oob=True),
+        editor.controls_slot(oob=True),
+        editor.tags_slot(oob=True),
+    ]
     context = {"editor": editor, "feedback": feedback, "change": change}
     context.update(preview=diff_preview(change, doc, findings), urls=page_urls(change))
     return render(request, f"{EDIT}#check-result", context)
