@@ -51,6 +51,7 @@ BAD_VALUES = [
     ("RECONCILE_INTERVAL_SECONDS", "0", "RECONCILE_INTERVAL_SECONDS must be at least 0.1"),
     ("APPLY_REQUEUE_AFTER_SECONDS", "x", "APPLY_REQUEUE_AFTER_SECONDS must be a number"),
     ("CELERY_VISIBILITY_TIMEOUT", "5", "CELERY_VISIBILITY_TIMEOUT (5) must be longer"),
+    ("APPLY_REQUEUE_MIN_SECONDS", "x", "APPLY_REQUEUE_MIN_SECONDS must be a number"),
     ("OIDC_ROLE_GROUPS", "boss=admins", "OIDC_ROLE_GROUPS must be role=provider-group pairs"),
     ("LOCAL_PASSWORDS", "maybe", "LOCAL_PASSWORDS must be true or false"),
 ]
@@ -82,6 +83,7 @@ FREE_TEXT = {
     "CELERY_QUEUE",
     "APPLY_STAGE_HOOK_DIR",
     "ENV_FILE",
+    "CELERY_CONTROL_QUEUE",
     "OIDC_RP_CLIENT_ID",
     "OIDC_RP_CLIENT_SECRET",
     "OIDC_RP_SCOPES",

@@ -27,7 +27,8 @@ Where each lives: ``base`` (the transaction, refusals and shared guards), ``draf
 author's side), ``review`` (submit to approve or reject), ``targets`` (administrators'
 targets), ``worker`` (the apply worker's transitions), ``live`` (what a DescribeFramework
 answer means for a change: a landed write or drift) and ``sync`` (mirroring AWS). This face
-is for views, commands and tests; the worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
+is for views, commands and tests; the worker (``apply``, ``tasks``) imports
+``services.worker`` and ``services.sync`` directly.
 """
 
 from __future__ import annotations
