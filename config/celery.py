@@ -7,7 +7,10 @@ from pathlib import Path
 
 from celery import Celery
 
+from config.startup import load_settings
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+load_settings()
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")

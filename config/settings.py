@@ -10,14 +10,31 @@ variable's name rather than surfacing later as a strange error.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
 import dj_database_url
+import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# pytest imports settings before any conftest can set variables, so it is recognised here.
+TESTING = "pytest" in sys.modules
+
+# Variables may also come from a file (`make demo` writes .env): a value set in the process's
+# environment wins over the file's. ENV_FILE names another file; ENV_FILE="" reads none. Tests
+# never read it, so a demo's file cannot change them.
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and not TESTING:
+    if Path(_env_file).is_file():
+        environ.Env.read_env(_env_file, overwrite=False)
+    elif "ENV_FILE" in os.environ:
+        raise ImproperlyConfigured(
+            f"ENV_FILE must name a readable file (or be empty for none), not {_env_file!r}"
+        )
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -58,9 +75,6 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-# pytest imports settings before any conftest can set variables, so it is recognised here.
-TESTING = "pytest" in sys.modules
-
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = envstr("SECRET_KEY")
 if not SECRET_KEY:
@@ -74,6 +88,26 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = envstr("SITE_NAME", "Backup frameworks")
+# Where people reach the console: e-mails link to it (they have no request to take it from).
+# Without it: the first allowed host over HTTPS (what a production host name means), or
+# localhost when there is none; compose and the README ask for it explicitly.
+_hosts = [h.lstrip(".") for h in ALLOWED_HOSTS if h not in {"*", ""}]
+_default_site = (
+    "http://127.0.0.1:8000"
+    if DEBUG or TESTING
+    else (f"https://{_hosts[0]}" if _hosts else "http://localhost:8000")
+)
+SITE_URL = envstr("SITE_URL", _default_site).rstrip("/")
+if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", SITE_URL):
+    raise ImproperlyConfigured(
+        f"SITE_URL must be the console's address, like https://backup.example.com, not {SITE_URL!r}"
+    )
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not re.fullmatch(r"https?://\S+", _origin):
+        raise ImproperlyConfigured(
+            "CSRF_TRUSTED_ORIGINS must be comma-separated addresses with their scheme, like "
+            f"https://backup.example.com, not {_origin!r}"
+        )
 
 # Where the embedded defaults keep their files (SQLite, broker folders, beat schedule).
 DATA_DIR = Path(envstr("DATA_DIR", str(BASE_DIR / ".demo")))
@@ -156,6 +190,59 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Sign-in through the organisation's identity provider (OpenID Connect) when OIDC_RP_CLIENT_ID
+# is set; local passwords stay on unless LOCAL_PASSWORDS is false. See frameworks/oidc.py.
+OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = envstr("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = envstr("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = envstr("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = envstr("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = envstr("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USERNAME_CLAIM = envstr("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = envstr("OIDC_GROUPS_CLAIM", "groups")
+OIDC_PROVIDER_NAME = envstr("OIDC_PROVIDER_NAME", "your organisation's sign-in")
+# "editor=backup-editors,approver=backup-approvers": the provider's group for each role.
+OIDC_ROLE_GROUPS: dict[str, str] = {}
+for _pair in envlist("OIDC_ROLE_GROUPS", []):
+    _role, _, _group = (part.strip() for part in _pair.partition("="))
+    if _role not in {"editor", "approver", "auditor", "admin"} or not _group:
+        raise ImproperlyConfigured(
+            "OIDC_ROLE_GROUPS must be role=provider-group pairs separated by commas, the roles "
+            f"among editor, approver, auditor, admin, like editor=backup-editors; not {_pair!r}"
+        )
+    OIDC_ROLE_GROUPS[_role] = _group
+if OIDC_RP_CLIENT_ID:
+    for _name in (
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+    ):
+        if not re.fullmatch(r"https?://\S+", globals()[_name]):
+            raise ImproperlyConfigured(
+                f"{_name} must be the identity provider's https:// address (from its "
+                f".well-known/openid-configuration) when OIDC_RP_CLIENT_ID is set, "
+                f"not {globals()[_name]!r}"
+            )
+    if OIDC_RP_SIGN_ALGO not in {"RS256", "ES256", "HS256"}:
+        raise ImproperlyConfigured(
+            f"OIDC_RP_SIGN_ALGO must be RS256, ES256 or HS256, not {OIDC_RP_SIGN_ALGO!r}"
+        )
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+LOCAL_PASSWORDS = envbool("LOCAL_PASSWORDS", True)
+if not (LOCAL_PASSWORDS or OIDC_ENABLED):
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORDS can be false only when OIDC_RP_CLIENT_ID names an identity provider: "
+        "nobody could sign in"
+    )
+AUTHENTICATION_BACKENDS = [
+    *(["frameworks.oidc.RoleMappingBackend"] if OIDC_ENABLED else []),
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS else []),
+]
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "frameworks:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -208,9 +295,36 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
-# --- Email: the console in the demo, SMTP in production through EMAIL_URL-like settings ------
-EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- Email: the console in the demo, SMTP as soon as EMAIL_HOST names a server -----------------
+EMAIL_HOST = envstr("EMAIL_HOST")
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+if not re.fullmatch(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", EMAIL_BACKEND):
+    raise ImproperlyConfigured(
+        "EMAIL_BACKEND must be a dotted path like django.core.mail.backends.smtp.EmailBackend, "
+        f"not {EMAIL_BACKEND!r}"
+    )
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true: TLS is STARTTLS (port 587), "
+        "SSL is implicit TLS (port 465)"
+    )
+EMAIL_PORT = envint("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "backup-frameworks@localhost")
+if not re.fullmatch(r"([^<>]*<)?[^@\s<>]+@[^@\s<>]+>?", DEFAULT_FROM_EMAIL):
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be an address like backup@example.com (or "
+        f"'Name <backup@example.com>'), not {DEFAULT_FROM_EMAIL!r}"
+    )
 
 # --- AWS -------------------------------------------------------------------------------------
 # Credentials come from boto3's chain (environment, shared files, instance roles) or a named
@@ -219,6 +333,14 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "backup-frameworks@localhost")
 AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 5, minimum=1)
 AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 20, minimum=1)
 AWS_SYNC_MAX_ATTEMPTS = envint("AWS_SYNC_MAX_ATTEMPTS", 3, minimum=1)
+# The session name of an assumed role: CloudTrail in each account shows it beside every call, so
+# it names the console.
+AWS_ROLE_SESSION_NAME = envstr("AWS_ROLE_SESSION_NAME", "backup-frameworks-console")
+if not re.fullmatch(r"[\w+=,.@-]{2,64}", AWS_ROLE_SESSION_NAME):
+    raise ImproperlyConfigured(
+        "AWS_ROLE_SESSION_NAME must be 2 to 64 letters, digits or any of + = , . @ - _, "
+        f"not {AWS_ROLE_SESSION_NAME!r}"
+    )
 
 # --- Celery: an apply queue, a control queue for sync and the reconciler, and beat ----------
 # The database is the source of truth for work to do (see frameworks/apply.py): a message lost by
@@ -369,10 +491,19 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# /metrics asks for this bearer token when it is set (Prometheus: `authorization: {credentials}`).
+METRICS_TOKEN = envstr("METRICS_TOKEN")
+
+LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}"
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
 }

@@ -2,10 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from frameworks.urls import site_urlpatterns
+
 admin.site.site_header = "Backup frameworks administration"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="frameworks:list", permanent=False)),
+    # The login page, sign-in through the identity provider and the health URLs: before
+    # Django's auth URLs, so this login page is the one served.
+    path("", include(site_urlpatterns)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("frameworks/", include("frameworks.urls")),

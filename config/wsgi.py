@@ -1,7 +1,10 @@
-import os
+"""The WSGI entry point (gunicorn config.wsgi)."""
+
+from __future__ import annotations
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from config.startup import load_settings
 
+load_settings()
 application = get_wsgi_application()

@@ -7,29 +7,44 @@ retry reads; the apply path asks for exactly one HTTP request per attempt so tha
 AWS sees is one the history records.
 
 The endpoint comes from the target when it names one, otherwise from boto3's own conventions
-(`AWS_ENDPOINT_URL_BACKUP`, `AWS_ENDPOINT_URL`), otherwise real AWS.
+(`AWS_ENDPOINT_URL_BACKUP`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`), otherwise real AWS.
+
+A target may name an IAM role to assume (STS AssumeRole, with its external id and a session name
+naming the console). The temporary keys live only in the memory of the process, inside botocore's
+refreshable credentials, which assume the role again before the keys expire; nothing is written
+to disk or to the database.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    Credentials,
+    DeferredRefreshableCredentials,
+)
 from django.conf import settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_backup import BackupClient
+    pass
 
 
 class Connection(Protocol):
     region: str
     profile: str
     endpoint_url: str
+    role_arn: str
+    external_id: str
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,18 @@ ERRORS: dict[str, ErrorKind] = {
     "NoCredentials": ErrorKind(False, "No AWS credentials were found for this target."),
     "ProfileNotFound": ErrorKind(False, "The named AWS profile does not exist on this server."),
     "InvalidRequest": ErrorKind(False, "The request was not valid for AWS Backup."),
+    # STS, which words its errors its own way.
+    "AccessDenied": ErrorKind(
+        False,
+        "AWS refused to let the console assume the role: the role's trust policy does not "
+        "allow these credentials, or the external id is wrong or missing.",
+    ),
+    "InvalidClientTokenId": ErrorKind(False, "AWS did not recognise the credentials."),
+    "ExpiredToken": ErrorKind(False, "The AWS credentials have expired."),
+    "RegionDisabledException": ErrorKind(
+        False, "STS is not enabled in this Region for the account that owns the credentials."
+    ),
+    "Throttling": ErrorKind(True, "AWS asked us to slow down (too many requests)."),
     "TagsNotApplied": ErrorKind(
         False, "AWS accepted the tag changes but reports other tags on the framework afterwards."
     ),
@@ -157,36 +184,131 @@ def _translate(exc: Exception, operation: str) -> AwsError:
 
 _client_lock = threading.Lock()
 
+# Ask AWS for temporary keys of this lifetime (AWS's default and the roles' default maximum);
+# botocore assumes the role again 15 minutes before they expire.
+ROLE_SESSION_SECONDS = 3600
+
+
+def _config(max_attempts: int, timeouts: tuple[int, int]) -> Config:
+    return Config(
+        connect_timeout=timeouts[0],
+        read_timeout=timeouts[1],
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
+        user_agent_extra="backup-frameworks-console",
+    )
+
+
+class _AssumedRole(CredentialProvider):
+    """A credential chain of one link: the role's refreshable credentials."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Credentials:
+        return self._credentials
+
+
+def _assume_role(
+    source: boto3.session.Session,
+    *,
+    role_arn: str,
+    external_id: str,
+    region: str,
+    endpoint_url: str,
+    timeouts: tuple[int, int],
+) -> Callable[[], dict[str, str]]:
+    """botocore's refresh callback: AssumeRole with the source credentials, in botocore's
+    metadata form. A refusal is raised as AwsError naming AssumeRole, so whoever made the call
+    that needed the keys learns that assuming the role is what failed."""
+    sts = source.client(
+        "sts",
+        region_name=region,
+        endpoint_url=endpoint_url or None,
+        config=_config(settings.AWS_SYNC_MAX_ATTEMPTS, timeouts),
+    )
+
+    def refresh() -> dict[str, str]:
+        kwargs: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": settings.AWS_ROLE_SESSION_NAME,
+            "DurationSeconds": ROLE_SESSION_SECONDS,
+        }
+        if external_id:
+            kwargs["ExternalId"] = external_id
+        try:
+            answer = sts.assume_role(**kwargs)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise _translate(exc, "AssumeRole") from exc
+        keys = answer["Credentials"]
+        return {
+            "access_key": keys["AccessKeyId"],
+            "secret_key": keys["SecretAccessKey"],
+            "token": keys["SessionToken"],
+            "expiry_time": keys["Expiration"].isoformat(),
+        }
+
+    return refresh
+
 
 @functools.lru_cache(maxsize=64)
+def _session(
+    profile: str,
+    region: str,
+    role_arn: str,
+    external_id: str,
+    endpoint_url: str,
+    timeouts: tuple[int, int],
+) -> boto3.session.Session:
+    """One boto3 session per source of credentials; with a role, its clients share one set of
+    temporary keys (one AssumeRole however many clients and calls)."""
+    source = boto3.session.Session(profile_name=profile or None, region_name=region)
+    if not role_arn:
+        return source
+    credentials = DeferredRefreshableCredentials(
+        refresh_using=_assume_role(
+            source,
+            role_arn=role_arn,
+            external_id=external_id,
+            region=region,
+            endpoint_url=endpoint_url,
+            timeouts=timeouts,
+        ),
+        method=_AssumedRole.METHOD,
+    )
+    core = botocore.session.Session()
+    core.register_component("credential_provider", CredentialResolver([_AssumedRole(credentials)]))
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
+@functools.lru_cache(maxsize=128)
 def _cached_client(
     profile: str,
     region: str,
     endpoint_url: str,
     max_attempts: int,
     timeouts: tuple[int, int],
+    role_arn: str = "",
+    external_id: str = "",
     service: str = "backup",
 ) -> Any:
-    session = boto3.session.Session(profile_name=profile or None, region_name=region)
-    config = Config(
-        connect_timeout=timeouts[0],
-        read_timeout=timeouts[1],
-        retries={"mode": "standard", "total_max_attempts": max_attempts},
-        user_agent_extra="backup-frameworks-console",
-    )
-    # The service is the caller's choice (backup or config), so no overload can name it.
+    session = _session(profile, region, role_arn, external_id, endpoint_url, timeouts)
+    config = _config(max_attempts, timeouts)
+    # The service is the caller's choice (backup, config or sts), so no overload can name it.
     return session.client(service, endpoint_url=endpoint_url or None, config=config)  # type: ignore[call-overload]
 
 
-def client_for(target: Connection, *, max_attempts: int) -> BackupClient:
-    """A boto3 Backup client for the target. max_attempts=1 means exactly one HTTP request."""
-    client: BackupClient = _client(target, max_attempts, "backup")
-    return client
+def reset_clients() -> None:
+    """Forget every client, session and temporary key (tests; a changed target)."""
+    with _client_lock:
+        _cached_client.cache_clear()
+        _session.cache_clear()
 
 
-def _client(target: Connection, max_attempts: int, service: str) -> Any:
-    """A boto3 client of ``service`` for the target; a target's endpoint URL (an emulator)
-    serves AWS Config as well as AWS Backup."""
+def client_for(target: Connection, *, max_attempts: int, service: str = "backup") -> Any:
+    """A boto3 client for the target. max_attempts=1 means exactly one HTTP request."""
     timeouts = (settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
     try:
         # Creating sessions is not thread-safe in boto3; clients themselves are.
@@ -197,6 +319,8 @@ def _client(target: Connection, max_attempts: int, service: str) -> Any:
                 target.endpoint_url,
                 max_attempts,
                 timeouts,
+                getattr(target, "role_arn", ""),
+                getattr(target, "external_id", ""),
                 service,
             )
     except botocore.exceptions.BotoCoreError as exc:
@@ -207,10 +331,11 @@ def _call(
     target: Connection,
     operation: str,
     max_attempts: int,
+    *,
     service: str = "backup",
     **kwargs: Any,
 ) -> dict[str, Any]:
-    client = _client(target, max_attempts, service)
+    client = client_for(target, max_attempts=max_attempts, service=service)
     method = getattr(client, _snake(operation))
     try:
         return method(**kwargs)
@@ -259,7 +384,18 @@ def delete_framework(target: Connection, name: str, *, max_attempts: int = 1) ->
     return _call(target, "DeleteFramework", max_attempts, FrameworkName=name)
 
 
-# --- framework tags -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Identity:
+    """Who AWS says the console is in a target: the account and the principal's ARN."""
+
+    account_id: str
+    arn: str
+
+
+def caller_identity(target: Connection, *, max_attempts: int = 1) -> Identity:
+    """GetCallerIdentity with the target's credentials (after assuming its role, if any)."""
+    answer = _call(target, "GetCallerIdentity", max_attempts, service="sts")
+    return Identity(account_id=answer.get("Account", ""), arn=answer.get("Arn", ""))
 
 
 def list_tags(target: Connection, arn: str, *, max_attempts: int) -> dict[str, str]:
@@ -303,3 +439,8 @@ def describe_config_recording(
         target, "DescribeConfigurationRecorderStatus", max_attempts, service="config"
     ).get("ConfigurationRecordersStatus", [])
     return recorders, statuses
+
+
+def _client(target: Connection, max_attempts: int, service: str) -> Any:
+    """A boto3 client of ``service`` for the target (the target's role assumed, if any)."""
+    return client_for(target, max_attempts=max_attempts, service=service)

@@ -10,12 +10,14 @@ from frameworks import access
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
+    # Not "site_name": Django's login view puts the request's host under that name, and a
+    # view's context wins over a context processor's.
     user = getattr(request, "user", None)
     if not isinstance(user, User):  # the login page's visitor is anonymous
-        return {"site_name": settings.SITE_NAME}
+        return {"product_name": settings.SITE_NAME}
     can_review = access.can_anywhere(user, access.Action.APPROVE)
     return {
-        "site_name": settings.SITE_NAME,
+        "product_name": settings.SITE_NAME,
         "user_roles": sorted(access.roles_on(user, None)),
         "can_manage": access.can(user, access.Action.MANAGE, None),
         "can_review": can_review,

@@ -105,12 +105,16 @@ def change_submitted(change: ChangeRequest) -> None:
     recipients = approvers_of(change.target)
     if change.author_id is not None:
         recipients = recipients.exclude(pk=change.author_id)
-    _send_on_commit(
-        [
-            EmailMessage(f"{_title(change)} awaits your review", body, to=[user.email])
-            for user in recipients
-        ]
-    )
+    messages = [
+        EmailMessage(f"{_title(change)} awaits your review", body, to=[user.email])
+        for user in recipients
+    ]
+    # The target's own notification addresses (a team's list, say) hear of every submission.
+    approver_addresses = {user.email for user in recipients}
+    watchers = [a for a in change.target.notify_emails if a not in approver_addresses]
+    if watchers:
+        messages.append(EmailMessage(f"{_title(change)} was submitted", body, to=watchers))
+    _send_on_commit(messages)
 
 
 def author_news(

@@ -252,3 +252,36 @@ def diff_lines(row: HistoryEvent) -> list[str]:
         count = len(row.version_after.document.get("FrameworkControls", []))
         return [f"The framework, with {count} control{'' if count == 1 else 's'}."]
     return [change.text for change in changes]
+
+
+#: The history rows a target's own page shows: what was done to the target itself.
+TARGET_EVENTS = [
+    Event.TARGET_ADDED,
+    Event.TARGET_CHANGED,
+    Event.TARGET_RETIRED,
+    Event.TARGET_CONNECTION_TESTED,
+]
+
+
+def target_history(target: Target, *, limit: int = 50) -> list[HistoryEvent]:
+    """The newest rows about the target's settings and connection (history_target_idx), each
+    with ``field_changes``: (setting, before, after) for the settings that differ."""
+    rows = list(
+        HistoryEvent.objects.filter(target=target, event__in=TARGET_EVENTS).order_by("-id")[:limit]
+    )
+    for row in rows:
+        before = row.details.get("before") or {}
+        after = row.details.get("after") or {}
+        row.field_changes = [  # type: ignore[attr-defined]
+            (name, before.get(name), value)
+            for name, value in after.items()
+            if before.get(name) != value
+        ]
+    return rows
+
+
+def managed_targets(user: User) -> QuerySet[Target]:
+    """The targets this user administers, in service first, then retired."""
+    return access.targets_for(user, Action.MANAGE).order_by(
+        F("retired_at").asc(nulls_first=True), "display_name"
+    )

@@ -1,12 +1,19 @@
 from django.urls import path
 
-from frameworks.views import apply, editor, editor_json, editor_rows, review
+from frameworks.views import apply, editor, editor_json, editor_rows, health, oidc, review, targets
 from frameworks.views import frameworks as pages
 
 app_name = "frameworks"
 
 urlpatterns = [
     path("", pages.framework_list, name="list"),
+    # Target pages come before "<slug:target>/..." so that "targets" is never read as a slug.
+    path("targets/", targets.target_list, name="target-list"),
+    path("targets/new/", targets.target_new, name="target-new"),
+    path("targets/<slug:slug>/", targets.target_detail, name="target-detail"),
+    path("targets/<slug:slug>/edit/", targets.target_edit, name="target-edit"),
+    path("targets/<slug:slug>/retire/", targets.target_retire, name="target-retire"),
+    path("targets/<slug:slug>/test/", targets.target_test, name="target-test"),
     path("<slug:target>/sync/", pages.target_sync, name="target-sync"),
     # Review, apply and editor URLs come before the framework catch-all, which
     # "changes/<pk>/" would match.
@@ -67,4 +74,16 @@ urlpatterns = [
         name="change-propose-deletion",
     ),
     path("<slug:target>/<str:name>/", pages.framework_detail, name="detail"),
+]
+
+# Outside the "frameworks" namespace and prefix (config/urls.py includes them at the root): the
+# login page, the OpenID Connect views under the names mozilla-django-oidc reverses, and the
+# health URLs machines call.
+site_urlpatterns = [
+    path("accounts/login/", oidc.login, name="login"),
+    path("oidc/authenticate/", oidc.authenticate, name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.callback, name="oidc_authentication_callback"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
 ]

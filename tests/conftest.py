@@ -21,6 +21,10 @@ from frameworks import aws
 from frameworks.models import Target
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Processes the tests start (workers, servers, commands) never read the demo's .env: each test
+# says what its processes see. A test of the file itself names one.
+os.environ["ENV_FILE"] = ""
 AXE_SOURCE = Path(__file__).parent / "e2e" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 
 ACCOUNT_1 = "111111111111"
@@ -111,9 +115,9 @@ def _isolated_aws(monkeypatch: pytest.MonkeyPatch, aws_files: Path) -> Iterator[
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(aws_files / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_files / "config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    aws._cached_client.cache_clear()
+    aws.reset_clients()
     yield
-    aws._cached_client.cache_clear()
+    aws.reset_clients()
 
 
 @pytest.fixture(scope="session")

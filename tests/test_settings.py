@@ -16,6 +16,10 @@ def load(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}
     }
+    # Never the demo's .env: each test says exactly what is set.
+    clean["ENV_FILE"] = ""
+    # Production needs the console's address (for e-mail links); each test may set its own.
+    clean["SITE_URL"] = "https://backup.example.com"
     clean.update(env)
     return subprocess.run(
         [

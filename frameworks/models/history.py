@@ -37,6 +37,10 @@ class Event(models.TextChoices):
     SYNC_NEW = "sync_new", "Sync found a new framework"
     SYNC_CHANGED = "sync_changed", "Sync found a change"
     SYNC_GONE = "sync_gone", "Sync found the framework gone"
+    TARGET_ADDED = "target_added", "Target added"
+    TARGET_CHANGED = "target_changed", "Target changed"
+    TARGET_RETIRED = "target_retired", "Target retired"
+    TARGET_CONNECTION_TESTED = "target_connection_tested", "Target connection tested"
     ACCESS_DENIED = "access_denied", "Access denied"
     REFUSED = "refused", "Refused"
 

@@ -27,8 +27,10 @@ class Target(models.Model):
     """One AWS account and Region the console manages.
 
     Credentials are never stored: a target names where boto3 finds them (its default chain, or a
-    named profile of the shared credentials files). The account id is what AWS reports (read from
-    the framework ARNs it returns), not what someone typed.
+    named profile of the shared credentials files) and, optionally, an IAM role in the target's
+    account to assume with them (STS AssumeRole; the temporary keys live in memory only). The
+    account id is what AWS reports (GetCallerIdentity, or the framework ARNs it returns), not
+    what someone typed. A retired target is kept for its history but no longer synced or shown.
     """
 
     slug = models.SlugField(
@@ -48,6 +50,37 @@ class Target(models.Model):
             "Named profile of the AWS shared credentials files; empty for boto3's default chain."
         ),
     )
+    role_arn = models.CharField(
+        "role to assume",
+        max_length=2048,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
+                "Enter a role ARN like arn:aws:iam::123456789012:role/backup-frameworks-console.",
+            )
+        ],
+        help_text="IAM role in the target's account to assume; empty to use the credentials as"
+        " they are.",
+    )
+    external_id = models.CharField(
+        "external id",
+        max_length=1224,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[\w+=,.@:/-]{2,1224}$",
+                "Enter 2 to 1224 letters, digits or any of + = , . @ : / - _ (AWS's rule).",
+            )
+        ],
+        help_text="The external id the role's trust policy requires (sts:ExternalId).",
+    )
+    notify_emails = models.JSONField(
+        "notification addresses",
+        default=list,
+        blank=True,
+        help_text="Addresses told of every change submitted for this target, beside its approvers.",
+    )
     endpoint_url = models.URLField(
         blank=True, help_text="Only when pointing at an emulator; empty for real AWS."
     )
@@ -64,6 +97,9 @@ class Target(models.Model):
         validators=[MinValueValidator(1)],
         help_text="How many approvers must approve a change before it is applied.",
     )
+
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    account_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Sync bookkeeping. The lease keeps two syncs of one target from overlapping.
     sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -84,7 +120,12 @@ class Target(models.Model):
 
     @property
     def credentials_label(self) -> str:
-        return f"profile {self.profile}" if self.profile else "default credential chain"
+        source = f"profile {self.profile}" if self.profile else "default credential chain"
+        return f"role {self.role_arn} through the {source}" if self.role_arn else source
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def recording(self) -> document_core.Recording | None:

@@ -25,7 +25,8 @@ died after AWS accepted it): approved → applied | failed, as the worker would 
 
 Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
 author's side), ``review`` (submit to approve or reject), ``actions`` (which of them a person
-may take now, asked of their guards, for the page's buttons), ``worker`` (the apply worker's
+may take now, asked of their guards, for the page's buttons), ``targets`` (administrators'
+targets), ``worker`` (the apply worker's
 transitions), ``live`` (what a DescribeFramework answer means for a change: a landed write or
 drift) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
 worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
@@ -55,6 +56,13 @@ from frameworks.services.review import (
     change_request_withdraw,
 )
 from frameworks.services.sync import SyncResult, sync_all, target_sync
+from frameworks.services.targets import (
+    ConnectionTest,
+    target_add,
+    target_change,
+    target_retire,
+    target_test_connection,
+)
 from frameworks.services.worker import (
     change_request_claim,
     change_request_mark_applied,
@@ -69,6 +77,7 @@ from frameworks.services.worker import (
 
 __all__ = [
     "AllowedActions",
+    "ConnectionTest",
     "PermissionRefused",
     "SyncResult",
     "TransitionRefused",
@@ -98,5 +107,9 @@ __all__ = [
     "change_request_withdraw",
     "mirror_document",
     "sync_all",
+    "target_add",
+    "target_change",
+    "target_retire",
     "target_sync",
+    "target_test_connection",
 ]

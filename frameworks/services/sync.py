@@ -411,8 +411,9 @@ def _stale_entry(
 
 
 def sync_all(*, target_slugs: list[str] | None = None) -> list[SyncResult]:
-    """Sync every target (or the named ones); one failing target does not stop the others."""
-    targets = Target.objects.order_by("slug")
+    """Sync every target in service (or the named ones); one failing target does not stop the
+    others. Retired targets are left alone."""
+    targets = Target.objects.filter(retired_at__isnull=True).order_by("slug")
     if target_slugs:
         targets = targets.filter(slug__in=target_slugs)
     return [target_sync(target_id=pk) for pk in targets.values_list("pk", flat=True)]

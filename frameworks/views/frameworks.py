@@ -28,7 +28,11 @@ def _get_target_for(request: AuthedRequest, slug: str, action: Action) -> Target
 def framework_list(request: AuthedRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
         raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
-    targets = list(access.targets_for(request.user, Action.VIEW).order_by("display_name"))
+    targets = list(
+        access.targets_for(request.user, Action.VIEW)
+        .filter(retired_at__isnull=True)
+        .order_by("display_name")
+    )
     frameworks = Framework.objects.filter(target__in=targets).order_by(
         "target_id", "-present", "name"
     )

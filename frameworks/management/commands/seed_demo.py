@@ -32,6 +32,18 @@ DEMO_TARGETS = [
     ("prod-us", "Production (us-east-1)", "us-east-1", "demo-prod"),
     ("dev-eu", "Development (eu-west-1)", "eu-west-1", "demo-dev"),
 ]
+# Reached as an operator with many accounts would: the demo-prod keys assume the emulator's demo
+# role in account 222222222222 (its seed's `roles`), with the external id that role requires.
+DEMO_ROLE_TARGETS = [
+    (
+        "dev-us",
+        "Development (us-east-1, by role)",
+        "us-east-1",
+        "demo-prod",
+        "arn:aws:iam::222222222222:role/BackupFrameworksConsole",
+        "backup-frameworks-demo",
+    ),
+]
 
 AWS_CREDENTIALS = """\
 # Fake keys for the local emulator only (written by manage.py seed_demo).
@@ -61,6 +73,17 @@ class Command(BaseCommand):
                 Target.objects.get_or_create(
                     slug=slug,
                     defaults={"display_name": name, "region": region, "profile": profile},
+                )
+            for slug, name, region, profile, role_arn, external_id in DEMO_ROLE_TARGETS:
+                Target.objects.get_or_create(
+                    slug=slug,
+                    defaults={
+                        "display_name": name,
+                        "region": region,
+                        "profile": profile,
+                        "role_arn": role_arn,
+                        "external_id": external_id,
+                    },
                 )
         self.stdout.write("Demo logins (user / password / role):")
         for line in logins:
