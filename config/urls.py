@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("frameworks/", include("frameworks.urls")),
+    path("audit/", include("frameworks.audit_urls")),
 ]

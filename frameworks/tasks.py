@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from frameworks import apply
+from frameworks import apply, checkpoints
 from frameworks.services import sync
 
 log = logging.getLogger(__name__)
@@ -48,3 +48,11 @@ def reconcile() -> None:
     """Run by beat every RECONCILE_INTERVAL_SECONDS: re-enqueue what the broker lost."""
     for change_id in apply.changes_reconcile():
         apply_change.delay(change_id)
+
+
+@shared_task(ignore_result=True)
+def history_checkpoint() -> None:
+    """Run by beat every HISTORY_CHECKPOINT_SECONDS: sign the chain head and write it out."""
+    checkpoint = checkpoints.checkpoint_write()
+    if checkpoint:
+        log.info("history checkpoint at row %s", checkpoint.row_id)

@@ -214,6 +214,7 @@ class _Mirror:
             "arn": values["arn"],
             "content_hash": values["content_hash"] or None,
             "deployment_status": values["deployment_status"],
+            "idempotency_token": values["idempotency_token"],
         }
         framework = self.existing.get(name)
         if framework is None:
@@ -301,6 +302,7 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
     docs += [mirror.live[c.framework_name] for c in stale if mirror.live.get(c.framework_name)]
     versions = DocumentVersion.record_many(docs)
+    outside = _mark_outside(target, mirror.seen)
     mirror.save()
     if stale:
         ChangeRequest.objects.filter(pk__in=[c.pk for c in stale]).update(
@@ -324,9 +326,53 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     history.append_many(entries)
     for change in stale:
         notifications.author_news(change, "stale")  # issue 6: on commit
+    notifications.changed_outside(target, outside)
     Target.objects.filter(pk=target.pk).update(
         last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id
     )
+
+
+def _ours(tokens: dict[str, str], target: Target) -> set[str]:
+    """The tokens among `tokens` (name -> token) that this console sent: ``change-<id>-...``
+    where change <id> is of this framework and its token is exactly that one."""
+    # apply imports this module (the worker's path), so its token function is imported here.
+    from frameworks.apply import idempotency_token
+
+    ids = {}
+    for name, token in tokens.items():
+        parts = token.split("-")
+        if len(parts) == 3 and parts[0] == "change" and parts[1].isdigit():
+            ids[int(parts[1])] = name
+    if not ids:
+        return set()
+    changes = ChangeRequest.objects.filter(pk__in=list(ids), target=target).select_related(
+        "base_version", "proposed_version"
+    )
+    return {
+        idempotency_token(change)
+        for change in changes
+        if ids.get(change.pk) == change.framework_name
+    }
+
+
+def _mark_outside(target: Target, seen: list[_Seen]) -> list[str]:
+    """Flag the frameworks AWS holds that someone other than this console changed: a changed
+    one, or a new one in a target synced before, whose token is not one of ours. Their rows say
+    so (details.outside_console) for the audit page's filter; the names go to the admins."""
+    candidates = {
+        s.name: s.details.get("idempotency_token") or ""
+        for s in seen
+        if s.event == Event.SYNC_CHANGED
+        or (s.event == Event.SYNC_NEW and target.last_synced_at is not None)
+    }
+    if not candidates:
+        return []
+    ours = _ours(candidates, target)
+    outside = [name for name, token in candidates.items() if token not in ours]
+    for s in seen:
+        if s.name in outside and s.event in (Event.SYNC_CHANGED, Event.SYNC_NEW):
+            s.details["outside_console"] = True
+    return sorted(outside)
 
 
 def _stale_entry(
