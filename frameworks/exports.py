@@ -77,10 +77,11 @@ _WORDS = dict(Event.choices)
 
 
 def chunks(
-    rows: Any, *, below: int | None = None, above: int | None = None, size: int = CHUNK
+    rows: Any, *, below: int | None = None, above: int | None = None, size: int | None = None
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of a queryset as tuples of ``HASHED``, a chunk per query: newest first below
     `below`, or oldest first above `above` when that is given."""
+    size = size or CHUNK
     values = rows.annotate(details_json=Cast("details", TextField())).values_list(*HASHED)
     ascending = above is not None
     last = above if ascending else below
