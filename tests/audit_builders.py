@@ -49,9 +49,8 @@ def set_time(ids: list[int], when: datetime) -> None:
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = replica")
         cursor.execute(
-            f"UPDATE frameworks_historyevent SET created_at = %s WHERE id IN "
-            f"({','.join(str(i) for i in ids)})",
-            [when],
+            "UPDATE frameworks_historyevent SET created_at = %s WHERE id >= %s AND id <= %s",
+            [when, min(ids), max(ids)],
         )
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = DEFAULT")

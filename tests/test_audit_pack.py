@@ -193,7 +193,7 @@ def test_the_verifier_finds_a_row_altered_with_the_manifest_resigned(period, aud
     with zipfile.ZipFile(path, "w") as out:
         for name in forged.namelist():
             out.writestr(name, forged.read(name))
-    with pytest.raises(Failed, match="chain.jsonl was altered"):
+    with pytest.raises(Failed, match=r"chain\.jsonl was altered"):
         verify(str(path))
 
 
