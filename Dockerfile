@@ -19,4 +19,5 @@ RUN pip install . \
 USER app
 EXPOSE 8000
 # Web by default; the worker runs `celery -A config worker`, beat `celery -A config beat`.
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gthread workers, so a long export outlives the worker timeout (config/gunicorn.py).
+CMD ["gunicorn", "-c", "config/gunicorn.py"]
