@@ -100,6 +100,8 @@ class PackForm(forms.Form):
     )
 
     def __init__(self, *args: Any, targets: list[Target], **kwargs: Any) -> None:
+        # Its own ids: the audit page shows it beside the filter, which has a "since" too.
+        kwargs.setdefault("auto_id", "pack_%s")
         super().__init__(*args, **kwargs)
         self.all_targets = targets
         self.fields["targets"].choices = [
