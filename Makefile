@@ -60,6 +60,7 @@ format: install
 bench: install
 	$(BIN)/python bench/bench_document.py
 	$(BIN)/python bench/bench_apply.py  # needs PostgreSQL and Redis, like make test-services
+	$(BIN)/python bench/bench_audit.py  # 1,000,000 history rows on PostgreSQL
 
 # Workers killed at every stage of an apply, 20 times per stage (CI runs 3). PostgreSQL and Redis.
 chaos: install

@@ -120,19 +120,62 @@ def jsonl_line(record: dict[str, Any]) -> str:
 
 
 def csv_chunks(scope: Scope, filters: Filters, *, below: int) -> Iterator[str]:
-    """The CSV, a header then one string per chunk of rows."""
-    targets = {t.pk: t for t in Target.objects.all()}
+    """The CSV, a header then one string per chunk of rows. Built from the row tuples
+    directly: this loop is what an export of a million rows spends its time in."""
+    targets = {t.pk: (t.slug, t.account_id, t.region) for t in Target.objects.all()}
+    none = ("", "", "")
+    groups = {event: str(group) for event, group in EVENT_GROUPS.items()}
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    csv.writer(buffer).writerow(CSV_COLUMNS)
     yield buffer.getvalue()
     for chunk in chunks(filtered(scope, filters), below=below):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for row in chunk:
-            record = as_dict(row, targets)
-            record["details"] = record.pop("details_json")
-            writer.writerow([record[column] for column in CSV_COLUMNS])
+        writer.writerows(
+            (
+                row_id,
+                created.astimezone(UTC).isoformat(),
+                actor_kind,
+                actor_name,
+                actor_id,
+                actor_host,
+                *targets.get(target_id, none),
+                target_id,
+                framework,
+                change_id,
+                event,
+                _WORDS.get(event, event),
+                groups.get(event, ""),
+                outcome,
+                before_id,
+                after_id,
+                correlation,
+                schema,
+                details,
+                prev_hash,
+                row_hash,
+            )
+            for (
+                row_id,
+                created,
+                actor_id,
+                actor_name,
+                actor_kind,
+                actor_host,
+                target_id,
+                framework,
+                change_id,
+                event,
+                outcome,
+                before_id,
+                after_id,
+                details,
+                correlation,
+                schema,
+                prev_hash,
+                row_hash,
+            ) in chunk
+        )
         yield buffer.getvalue()
 
 
