@@ -27,7 +27,7 @@ from frameworks.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import User
 
 #: History rows per page on a framework's page.
 PAGE_SIZE = 25
@@ -36,7 +36,7 @@ PAGE_SIZE = 25
 # --- the approvers' queue -------------------------------------------------------------------
 
 
-def awaiting_review(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ChangeRequest]:
+def awaiting_review(user: User) -> QuerySet[ChangeRequest]:
     """Submitted changes in the targets this user approves, not their own, that still wait for
     their decision on the current proposal. One query, whatever the number of targets."""
     if not access.can_anywhere(user, Action.APPROVE):

@@ -8,7 +8,7 @@ rows, however many attempts there were.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET
 from frameworks import access
 from frameworks.access import Action
 from frameworks.models import ChangeRequest
+from frameworks.views.http import AuthedRequest
 
 
 @never_cache
 @require_GET
-def change_apply_status(request: HttpRequest, pk: int) -> HttpResponse:
+def change_apply_status(request: AuthedRequest, pk: int) -> HttpResponse:
     """The apply section of a change page, for htmx to swap in; a browser without JavaScript
     is sent to the whole page."""
     change = get_object_or_404(ChangeRequest.objects.select_related("target"), pk=pk)

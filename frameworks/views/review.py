@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -30,19 +30,20 @@ from frameworks.models import (
     Decision,
     HistoryEvent,
 )
+from frameworks.views.http import AuthedRequest
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
-def _forbidden(request: HttpRequest, message: str, *, recorded: bool = False) -> HttpResponse:
+def _forbidden(request: AuthedRequest, message: str, *, recorded: bool = False) -> HttpResponse:
     """403 with a sentence saying why (and whether the attempt went into the history)."""
     context = {"message": message, "recorded": recorded}
     return render(request, "frameworks/refused.html", context, status=403)
 
 
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedRequest) -> HttpResponse:
     if not access.can_anywhere(request.user, Action.APPROVE):
         return _forbidden(request, "Only approvers have a review queue.")
     changes = list(
@@ -73,9 +74,9 @@ def _documents(
 ) -> tuple[document.Document | None, document.Document | None]:
     """(base, proposal): None for a create's base and a delete's proposal. Versions store no
     name (it is the framework's identity, not content), so each is given the change's."""
-    base = change.base_version.as_document() if change.base_version_id else None
+    base = change.base_version.as_document() if change.base_version is not None else None
     proposed = None
-    if change.kind != ChangeKind.DELETE and change.proposed_version_id:
+    if change.kind != ChangeKind.DELETE and change.proposed_version is not None:
         proposed = change.proposed_version.as_document()
     elif change.kind != ChangeKind.DELETE:
         try:
@@ -165,7 +166,7 @@ def _findings(change: ChangeRequest, proposed: document.Document | None) -> list
     return services.change_request_findings(change, doc)
 
 
-def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
+def _buttons(user: User, change: ChangeRequest) -> dict[str, bool]:
     """The actions this viewer may take now: the services' rules, read ahead of time."""
     target, state = change.target, change.state
     author = change.author_id is not None and change.author_id == user.pk
@@ -174,7 +175,7 @@ def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
     base_moved = change.kind != ChangeKind.CREATE and (
         change.framework is None
         or not change.framework.present
-        or change.framework.content_hash != change.base_version.content_hash
+        or change.framework.content_hash != change.base_hash
     )
     return {
         "submit": author and state == ChangeState.DRAFT,
@@ -192,7 +193,7 @@ def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
 
 
 @require_GET
-def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
     if not access.can(request.user, Action.VIEW, change.target):
         return _forbidden(request, "You have no role on the target of this change.")
@@ -230,7 +231,7 @@ def _answer_refusals(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     not exist; otherwise the sentence as a message on the change page."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, pk: int) -> HttpResponse:
+    def wrapped(request: AuthedRequest, pk: int) -> HttpResponse:
         try:
             return view(request, pk)
         except services.PermissionRefused as refusal:
@@ -255,7 +256,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 @require_POST
 @_answer_refusals
-def change_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_submit(
         user=request.user,
         change_id=pk,
@@ -268,7 +269,7 @@ def change_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def change_approve(request: AuthedRequest, pk: int) -> HttpResponse:
     change = services.change_request_approve(
         user=request.user,
         change_id=pk,
@@ -284,7 +285,7 @@ def change_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def change_reject(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_reject(
         user=request.user,
         change_id=pk,
@@ -297,7 +298,7 @@ def change_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+def change_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_reopen(
         user=request.user, change_id=pk, reason=request.POST.get("reason", "")
     )
@@ -307,7 +308,7 @@ def change_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def change_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_withdraw(
         user=request.user, change_id=pk, reason=request.POST.get("reason", "")
     )
@@ -317,7 +318,7 @@ def change_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_rebase(request: HttpRequest, pk: int) -> HttpResponse:
+def change_rebase(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_rebase(user=request.user, change_id=pk)
     messages.success(
         request, "Rebased onto the current document: check the difference, then submit again."
@@ -327,7 +328,7 @@ def change_rebase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def change_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_comment(
         user=request.user, change_id=pk, body=request.POST.get("body", "")
     )
@@ -347,7 +348,7 @@ def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_start_from(request: HttpRequest, pk: int) -> HttpResponse:
+def change_start_from(request: AuthedRequest, pk: int) -> HttpResponse:
     """'Start a new change from this one': a new draft with an ended change's document."""
     new = services.change_request_start_from(user=request.user, change_id=pk)
     messages.success(request, f"Draft #{new.pk} starts from change #{pk}, on the live document.")
