@@ -139,7 +139,7 @@ def sign(key: Ed25519PrivateKey, row_id: int, row_hash: str, at: datetime) -> Ch
     }
     signature = base64.b64encode(key.sign(_canonical(payload))).decode()
     line = json.dumps({**payload, "signature": signature}, sort_keys=True)
-    return Checkpoint(row_id, row_hash, at, payload["key_id"], line)
+    return Checkpoint(row_id, row_hash, at, key_id(key.public_key()), line)
 
 
 def parse(line: str, public_key: Ed25519PublicKey) -> Checkpoint:
@@ -164,7 +164,7 @@ def parse(line: str, public_key: Ed25519PublicKey) -> Checkpoint:
         public_key.verify(signature, _canonical(payload))
     except InvalidSignature:
         raise CheckpointError("it was edited: its signature does not match its content") from None
-    return Checkpoint(row_id, str(payload["row_hash"]), at, payload["key_id"], line.strip())
+    return Checkpoint(row_id, str(payload["row_hash"]), at, str(payload["key_id"]), line.strip())
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def _document_files(writer: _Writer, targets: list[Target], start: datetime, end
                     "FrameworkName": name,
                     **version.document,
                     "content_hash": version.content_hash,
-                    "as_seen_at": row.created_at,
+                    "as_seen_at": row.created_at if row else None,
                 }
                 if version
                 else {"FrameworkName": name, "absent": True}

@@ -234,7 +234,7 @@ def test_a_destination_that_fails_is_reported_after_the_others_are_written(
     from frameworks import aws
 
     aws._s3_client.cache_clear()
-    monkeypatch.setattr(settings, "AWS_CONNECT_TIMEOUT", 1)
+    settings.AWS_CONNECT_TIMEOUT = 1
     with pytest.raises(checkpoints.CheckpointError, match="s3://no-such-bucket/x"):
         checkpoints.checkpoint_write()
     aws._s3_client.cache_clear()

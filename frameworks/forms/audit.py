@@ -44,9 +44,10 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, targets: list[Target], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.targets = {t.slug: t for t in targets}
-        self.fields["target"].choices = [("", "All I may view")] + [
+        choices = [("", "All I may view")] + [
             (t.slug, f"{t.display_name} ({t.region})") for t in targets
         ]
+        self.fields["target"].choices = choices  # type: ignore[attr-defined]
 
     def clean_actor(self) -> str:
         return self.cleaned_data["actor"].strip()
@@ -58,7 +59,7 @@ class AuditFilterForm(forms.Form):
         return " ".join(self.cleaned_data["q"].split())
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end of the date range is before its start.")
@@ -104,12 +105,12 @@ class PackForm(forms.Form):
         kwargs.setdefault("auto_id", "pack_%s")
         super().__init__(*args, **kwargs)
         self.all_targets = targets
-        self.fields["targets"].choices = [
+        self.fields["targets"].choices = [  # type: ignore[attr-defined]
             (t.slug, f"{t.display_name} ({t.region})") for t in targets
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end of the period is before its start.")

@@ -33,7 +33,7 @@ def install_search(apps, schema_editor):
         "(to_tsvector('english', frameworks_history_search_text(details))) "
         "FROM frameworks_historyevent"
     )
-    schema_editor.execute("ALTER STATISTICS history_search_stats SET STATISTICS 1000")
+    schema_editor.execute("ALTER INDEX history_search_idx ALTER COLUMN 1 SET STATISTICS 1000")
     # Checkpoint copies are written once, like the rows they vouch for (migration 0004).
     schema_editor.execute(
         "CREATE TRIGGER frameworks_historycheckpoint_append_only BEFORE UPDATE OR DELETE OR "

@@ -31,7 +31,7 @@ from frameworks.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 #: Rows per audit page.
 PAGE_SIZE = 25
@@ -79,7 +79,7 @@ class Scope:
         return seen
 
 
-def audit_scope(user: AbstractBaseUser | AnonymousUser) -> Scope:
+def audit_scope(user: User | AnonymousUser) -> Scope:
     """Every signed-in person with a role reads the history of the targets they may view; the
     events of no target only admins and auditors who hold the role for every target. Two
     queries for the roles (cached on the user), one for the targets."""

@@ -11,21 +11,20 @@ from frameworks.models import Event, HistoryEvent
 from frameworks.services.base import Call, service
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 @service
 def history_record_export(
-    *, user: AbstractBaseUser | None, what: str, filters: dict[str, Any], actor: Actor | None = None
+    *, user: User | None, what: str, filters: dict[str, Any], actor: Actor | None = None
 ) -> HistoryEvent:
     """Anyone who may view a target may export what they see of its history; the export is
     recorded first (who, what format, which filter), and covers the rows before that record.
     `user` None: the command line (actor given), which reads everything."""
-    call = Call(
-        "export",
-        actor or Actor.for_user(user),
-        user=user,  # type: ignore[arg-type]
-    )
+    if actor is None:
+        assert user is not None, "a person, or the command line's actor"
+        actor = Actor.for_user(user)
+    call = Call("export", actor, user=user)
     if user is not None and not access.can_anywhere(user, Action.VIEW):
         raise call.refuse("You have no role on any AWS account.", "no_role", permission=True)
     event = Event.EVIDENCE_PACK if what == "evidence-pack" else Event.EXPORTED

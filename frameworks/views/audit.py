@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from frameworks import checkpoints, evidence, exports, queries, services
 from frameworks.forms.audit import AuditFilterForm, PackForm
 from frameworks.queries import audit
+from frameworks.views.http import AuthedRequest
 
 _EXPORTS = {
     "csv": ("text/csv; charset=utf-8", exports.csv_chunks),
@@ -22,7 +23,7 @@ _EXPORTS = {
 }
 
 
-def _cursor(request: HttpRequest, name: str) -> int | None:
+def _cursor(request: AuthedRequest, name: str) -> int | None:
     value = request.GET.get(name, "")
     return int(value) if value.isdigit() and len(value) < 19 else None
 
@@ -31,7 +32,7 @@ def _url(params: dict[str, str], **cursor: int) -> str:
     return "?" + urlencode({**params, **cursor})
 
 
-def _view(request: HttpRequest) -> tuple[audit.Scope, AuditFilterForm, audit.Filters]:
+def _view(request: AuthedRequest) -> tuple[audit.Scope, AuditFilterForm, audit.Filters]:
     scope = audit.audit_scope(request.user)
     form = AuditFilterForm(request.GET, targets=scope.targets)
     form.is_valid()
@@ -39,7 +40,7 @@ def _view(request: HttpRequest) -> tuple[audit.Scope, AuditFilterForm, audit.Fil
 
 
 @require_GET
-def audit_page(request: HttpRequest) -> HttpResponse:
+def audit_page(request: AuthedRequest) -> HttpResponse:
     scope, form, filters = _view(request)
     page = audit.audit_page(
         scope, filters, before=_cursor(request, "before"), after=_cursor(request, "after")
@@ -65,7 +66,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
+def audit_event(request: AuthedRequest, pk: int) -> HttpResponse:
     scope = audit.audit_scope(request.user)
     detail = audit.audit_event(scope, pk)
     if detail is None:
@@ -91,7 +92,7 @@ def _pretty(value: object) -> str:
 
 
 @require_GET
-def audit_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
+def audit_export(request: AuthedRequest, fmt: str) -> StreamingHttpResponse:
     """The view as a file: recorded first, then streamed, so it ends with the rows that were
     there when it started and never includes its own record."""
     scope, _, filters = _view(request)
@@ -114,7 +115,7 @@ def _closing(chunks: Iterator[str]) -> Iterator[bytes]:
 
 
 @require_http_methods(["GET", "POST"])
-def audit_pack(request: HttpRequest) -> HttpResponse:
+def audit_pack(request: AuthedRequest) -> HttpResponseBase:
     """The evidence pack: a form (GET), then the ZIP (POST), built into a temporary file and
     streamed from it."""
     scope = audit.audit_scope(request.user)
