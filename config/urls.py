@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from frameworks.urls import audit_patterns
+
 admin.site.site_header = "Backup frameworks administration"
 
 urlpatterns = [
@@ -9,5 +11,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("frameworks/", include("frameworks.urls")),
-    path("audit/", include("frameworks.audit_urls")),
+    path("audit/", include(audit_patterns)),
 ]

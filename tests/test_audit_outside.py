@@ -6,8 +6,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from frameworks import services
+from frameworks import history, services
 from frameworks.apply import idempotency_token
+from frameworks.history import Actor
 from frameworks.models import ChangeKind, Event, HistoryEvent
 from tests.conftest import client_for
 from tests.review_builders import grant, user
@@ -46,11 +47,19 @@ def test_a_change_made_outside_the_console_is_found_mailed_and_filterable(
         framework_name="daily",
         document={"FrameworkControls": _controls(30)},
     )
-    # The console's own change (its token), and someone else's straight in AWS.
+    # The console's own change (its worker records the token it sends), and someone else's
+    # straight in AWS.
+    token = idempotency_token(change)
+    history.append(
+        Event.ATTEMPT_STARTED,
+        Actor.worker("host:1:w"),
+        change_request=change,
+        details={"request": {"operation": "UpdateFramework", "IdempotencyToken": token}},
+    )
     aws.update_framework(
         FrameworkName="daily",
         FrameworkControls=_controls(30),
-        IdempotencyToken=idempotency_token(change),
+        IdempotencyToken=token,
     )
     aws.update_framework(FrameworkName="weekly", FrameworkControls=_controls(1))
     with django_capture_on_commit_callbacks(execute=True):

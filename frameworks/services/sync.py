@@ -29,6 +29,7 @@ from frameworks.models import (
     DocumentVersion,
     Event,
     Framework,
+    HistoryEvent,
     Target,
 )
 
@@ -334,25 +335,21 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
 
 def _ours(tokens: dict[str, str], target: Target) -> set[str]:
     """The tokens among `tokens` (name -> token) that this console sent: ``change-<id>-...``
-    where change <id> is of this framework and its token is exactly that one."""
-    # apply imports this module (the worker's path), so its token function is imported here.
-    from frameworks.apply import idempotency_token
-
-    ids = {}
+    where change <id> is of this framework and its worker recorded sending exactly that token
+    (the history's attempt rows hold every request, token included)."""
+    ids: dict[int, str] = {}
     for name, token in tokens.items():
         parts = token.split("-")
         if len(parts) == 3 and parts[0] == "change" and parts[1].isdigit():
             ids[int(parts[1])] = name
     if not ids:
         return set()
-    changes = ChangeRequest.objects.filter(pk__in=list(ids), target=target).select_related(
-        "base_version", "proposed_version"
-    )
-    return {
-        idempotency_token(change)
-        for change in changes
-        if ids.get(change.pk) == change.framework_name
-    }
+    sent = HistoryEvent.objects.filter(
+        change_request_id__in=list(ids),
+        change_request__target=target,
+        event=Event.ATTEMPT_STARTED,
+    ).values_list("change_request_id", "framework_name", "details__request__IdempotencyToken")
+    return {token for change_id, name, token in sent if ids.get(change_id) == name and token}
 
 
 def _mark_outside(target: Target, seen: list[_Seen]) -> list[str]:
