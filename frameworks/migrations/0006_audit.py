@@ -56,7 +56,7 @@ def uninstall_search(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("frameworks", "0004_append_only_triggers"),
+        ("frameworks", "0005_unconfirmed_state"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -103,6 +103,7 @@ class Migration(migrations.Migration):
                     ("attempt_succeeded", "Attempt succeeded"),
                     ("attempt_failed", "Attempt failed"),
                     ("deployment_status", "Deployment status seen"),
+                    ("unconfirmed", "Deployment not confirmed"),
                     ("applied", "Applied"),
                     ("failed", "Failed"),
                     ("sync_new", "Sync found a new framework"),

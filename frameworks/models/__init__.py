@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from frameworks.models.changes import (
     FINAL_STATES,
+    IN_FLIGHT_STATES,
     OPEN_STATES,
+    STATE_RULES,
     Approval,
     ChangeKind,
     ChangeRequest,
@@ -36,7 +38,9 @@ from frameworks.models.targets import Framework, FrameworkQuerySet, Role, Target
 __all__ = [
     "EVENT_GROUPS",
     "FINAL_STATES",
+    "IN_FLIGHT_STATES",
     "OPEN_STATES",
+    "STATE_RULES",
     "ActorKind",
     "Approval",
     "ChangeKind",
