@@ -10,7 +10,8 @@ DATA_DIR ?= $(CURDIR)/.demo
 # filesystem broker (no server needed). Real deployments set their own values instead.
 DEMO_ENV := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) \
 	AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials AWS_CONFIG_FILE=$(DATA_DIR)/aws/config \
-	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true \
+	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) \
+	AWS_ENDPOINT_URL_CONFIG_SERVICE=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true \
 	HISTORY_SIGNING_KEY_FILE=$(DATA_DIR)/history-key.pem HISTORY_CHECKPOINT_SECONDS=60 \
 	PATH=$(CURDIR)/$(BIN):$$PATH
 
@@ -62,10 +63,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every bench in bench/, each printing its ratios against their bounds; the apply bench needs
+# PostgreSQL and Redis, like make test-services. Fails if any bench does, after running them all.
 bench: install
-	$(BIN)/python bench/bench_document.py
-	$(BIN)/python bench/bench_apply.py  # needs PostgreSQL and Redis, like make test-services
-	$(BIN)/python bench/bench_audit.py  # 1,000,000 history rows on PostgreSQL
+	status=0; for bench in bench/bench_*.py; do echo "== $$bench"; \
+	$(BIN)/python $$bench || { echo "FAILED: $$bench"; status=1; }; done; exit $$status
 
 # Workers killed at every stage of an apply, 20 times per stage (CI runs 3), then at random
 # moments with a seed (CHAOS_SEED=... to replay one; printed by the run). PostgreSQL and Redis.
@@ -74,7 +76,6 @@ chaos: install
 	CHAOS_KILLS=20 CHAOS_SEED=$(CHAOS_SEED) DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest tests/chaos -s $(PYTEST_ARGS)
-	$(BIN)/python bench/bench_editor.py
 
 clean:
 	rm -rf $(VENV) .demo staticfiles .pytest_cache .ruff_cache .hypothesis tests/e2e/js/node_modules

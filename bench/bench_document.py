@@ -3,7 +3,8 @@
 Builds a 50-control framework (every parameter set, 100 resource ids on every control that can
 name resources, a tag on those that cannot) and a copy with ten changes, then times, in the same
 run, (a) parse + validate + diff of the copy and (b) botocore's own ParamValidator on the same
-UpdateFramework request. Prints both medians and the ratio; exits 1 if the ratio exceeds 3.
+UpdateFramework request, five times. Prints the median run's figures and every run's ratio;
+exits 1 if the median ratio exceeds 2.
 
 Run with ``make bench`` or ``.venv/bin/python bench/bench_document.py``.
 """
@@ -36,7 +37,8 @@ from frameworks.document.catalog import (
     SCOPE_RESOURCE,
 )
 
-MAX_RATIO = 3.0
+MAX_RATIO = 2.0
+RUNS = 5  # the ratio judged is the median of this many runs
 CONTROL_COUNT = 50
 IDS_PER_CONTROL = 100
 REPEATS = 15
@@ -148,19 +150,25 @@ def main() -> int:
         validator.validate(params, shape)
 
     number = 20
-    ours_times = timeit.repeat(ours, number=number, repeat=REPEATS)
-    boto_times = timeit.repeat(botocores, number=number, repeat=REPEATS)
-    ours_ms = statistics.median(ours_times) / number * 1000
-    boto_ms = statistics.median(boto_times) / number * 1000
-    ratio = ours_ms / boto_ms
+    runs = []
+    for _ in range(RUNS):
+        ours_times = timeit.repeat(ours, number=number, repeat=REPEATS)
+        boto_times = timeit.repeat(botocores, number=number, repeat=REPEATS)
+        ours_ms = statistics.median(ours_times) / number * 1000
+        boto_ms = statistics.median(boto_times) / number * 1000
+        runs.append((ours_ms / boto_ms, ours_ms, boto_ms))
+    ratio, ours_ms, boto_ms = sorted(runs)[RUNS // 2]
     ids = sum(len((c.scope and c.scope.resource_ids) or []) for c in proposed.controls)
     print(
         f"document: {len(proposed.controls)} controls, {ids} resource ids, {len(changes)} changes"
     )
     print(f"parse + validate + diff : {ours_ms:8.3f} ms (median of {REPEATS})")
     print(f"botocore ParamValidator : {boto_ms:8.3f} ms (median of {REPEATS})")
-    print(f"ratio                   : {ratio:8.2f} (limit {MAX_RATIO})")
-    return 0 if ratio <= MAX_RATIO else 1
+    print(f"ratios of the {RUNS} runs   : " + ", ".join(f"{r:.3f}" for r, _, _ in runs))
+    failed = ratio > MAX_RATIO
+    verdict = "FAILED: validate + diff / botocore" if failed else "ok"
+    print(f"ratio (median run)      : {ratio:8.3f} (bound {MAX_RATIO:.3f}) {verdict}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -196,8 +196,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
-# The editor posts at most 50 fields per control and 10 of its own (frameworks/forms.py,
-# FIELDS_PER_CONTROL and PAGE_FIELDS). The quotas allow 50 controls per account and Region, so one
+# The editor posts at most 50 fields per control and 10 of its own (frameworks/forms/draft.py,
+# FIELDS_PER_CONTROL and PAGE_FIELDS). The quotas allow 50 controls per account and Region
+# (frameworks/document/limits.py, MAX_CONTROLS; not imported here, as it loads botocore), so one
 # framework has at most 50 (raise EDITOR_MAX_CONTROLS with the quota); 10 more rows leave room to
 # add a control before removing another. A POST with more fields is refused with a 400.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = (envint("EDITOR_MAX_CONTROLS", 50, minimum=1) + 10) * 50 + 10

@@ -96,18 +96,6 @@ def require(user: User | AnonymousUser, action: Action, target: Target | None) -
         raise PermissionDenied(f"You may not {action} here.")
 
 
-def visible_targets(user: User | AnonymousUser) -> QuerySet[Target]:
-    """The targets this user may view."""
-    roles = _roles(user)
-    if roles.everywhere & ALLOWED[Action.VIEW]:
-        return Target.objects.all()
-    ids = [tid for tid, names in roles.per_target.items() if names & ALLOWED[Action.VIEW]]
-    return Target.objects.filter(pk__in=ids)
-
-
-# --- added for the review queue (issue 6) ---------------------------------------------------
-
-
 def can_anywhere(user: User | AnonymousUser, action: Action) -> bool:
     """May `user` take `action` on at least one target (everywhere, or one granted)?"""
     roles = _roles(user)
@@ -117,7 +105,7 @@ def can_anywhere(user: User | AnonymousUser, action: Action) -> bool:
 
 
 def targets_for(user: User | AnonymousUser, action: Action) -> QuerySet[Target]:
-    """The targets where `user` may take `action`."""
+    """The targets where `user` may take `action` (``Action.VIEW``: the ones they see)."""
     roles = _roles(user)
     if roles.everywhere & ALLOWED[action]:
         return Target.objects.all()

@@ -208,6 +208,28 @@ def other_approver(db: None) -> User:
     return _user("abe", "approver")
 
 
+@pytest.fixture
+def people(db: None) -> dict:
+    """The review's cast, around one target: its author and another editor, an approver, an
+    auditor and an admin of every target, one user with no role, an approver of another target
+    only, and an admin of this target only."""
+    from tests.factories import grant, make_target, user
+
+    target = make_target("prod-eu")
+    other = make_target("dev-eu")
+    return {
+        "target": target,
+        "author": user("erin", "editor"),
+        "other_editor": user("eddie", "editor"),
+        "approver": user("alice", "approver"),
+        "auditor": user("aud", "auditor"),
+        "admin": user("adam", "admin"),
+        "outsider": user("olive"),
+        "foreign_approver": grant(user("fred"), "approver", other),
+        "target_admin": grant(user("tad"), "admin", target),
+    }
+
+
 def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)

@@ -86,7 +86,7 @@ def test_every_aws_error_becomes_one_local_error(conn, emulator, code, transient
     error = caught.value
     assert error.code == code
     assert error.transient is transient
-    assert error.permanent is not transient
+    assert (not error.transient) is not transient
     assert error.operation == "UpdateFramework"
     assert error.request_id
     assert error.http_status in {400, 403, 404, 409, 500, 503}
@@ -103,7 +103,7 @@ def test_botocore_retries_transient_errors_within_the_budget_given(conn, emulato
 
 def test_an_unknown_error_code_is_permanent(conn, emulator):
     error = aws.AwsError("SomethingNewException", "?", operation="UpdateFramework")
-    assert error.permanent
+    assert not error.transient
     assert error.words == "AWS reported an unexpected error."
 
 
@@ -142,12 +142,12 @@ def test_missing_credentials_and_profiles_are_permanent(emulator):
     no_creds = Target(slug="t", region="eu-west-1", profile="", endpoint_url=emulator.url)
     with pytest.raises(aws.AwsError) as caught:
         aws.list_frameworks(no_creds, max_attempts=1)
-    assert caught.value.code == "NoCredentials" and caught.value.permanent
+    assert caught.value.code == "NoCredentials" and not caught.value.transient
 
     no_profile = Target(slug="t", region="eu-west-1", profile="nope", endpoint_url=emulator.url)
     with pytest.raises(aws.AwsError) as caught:
         aws.list_frameworks(no_profile, max_attempts=1)
-    assert caught.value.code == "ProfileNotFound" and caught.value.permanent
+    assert caught.value.code == "ProfileNotFound" and not caught.value.transient
 
 
 def test_the_endpoint_can_come_from_botocores_own_environment_variable(monkeypatch, emulator):

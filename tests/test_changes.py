@@ -246,6 +246,24 @@ def test_a_draft_that_does_not_parse_is_saved_without_a_proposal(editor, live):
     assert last_row().details == {"version": 2, "readable": False}
 
 
+@pytest.mark.parametrize(
+    ("text", "words"), [("a\x00b", "a NUL character"), ("\ud800", "an unpaired surrogate")]
+)
+def test_text_the_database_cannot_keep_is_refused_by_the_services(editor, live, text, words):
+    change = draft(editor, live)
+    with pytest.raises(TransitionRefused) as refused:
+        services.change_request_save_draft(
+            user=editor,
+            change_id=change.pk,
+            expected_version=1,
+            document={"FrameworkDescription": text, "FrameworkControls": []},
+        )
+    assert refused.value.code == "unstorable" and words in refused.value.message
+    with pytest.raises(TransitionRefused, match=words):
+        draft(editor, live, reason=f"why {text}", kind=ChangeKind.CREATE)
+    assert ChangeRequest.objects.get(pk=change.pk).version == 1
+
+
 def test_saving_a_draft_is_refused_to_others_and_on_a_stale_version(
     editor, other_editor, approver, live
 ):

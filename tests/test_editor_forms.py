@@ -24,10 +24,10 @@ from frameworks.forms.editor import (
     Editing,
     FrameworkEditor,
     _written,
-    browser_post,
     form_differences,
 )
 from frameworks.forms.widgets import words
+from tests.factories import browser_post
 
 DOCUMENTS = json.loads(
     (Path(__file__).parent / "document" / "public_framework_documents.json").read_text()
@@ -307,7 +307,7 @@ def test_framework_level_findings_land_on_the_page_and_the_controls_list():
     tags = {**data, "FrameworkTags": {"aws:x": "1"}}
     editor = drawn(tags)
     editor.place(document.validate_data(tags))
-    assert "tags.reserved" in [f.code for f in editor.page_feedback]
+    assert "tags.reserved" in [f.code for f in editor.tags_feedback]  # next to the tag rows
 
 
 def test_messages_name_controls_as_the_rows_are_numbered():

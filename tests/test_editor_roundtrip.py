@@ -14,9 +14,9 @@ import pytest
 from django.urls import reverse
 
 from frameworks import document, services
-from frameworks.forms.editor import Editing, FrameworkEditor, browser_post
+from frameworks.forms.editor import Editing, FrameworkEditor
 from frameworks.models import ChangeKind, ChangeRequest
-from tests.factories import make_target
+from tests.factories import browser_post, make_target
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from frameworks import document, services
 from frameworks.forms.draft import control_capacity
-from frameworks.forms.editor import Editing, FrameworkEditor, browser_post
+from frameworks.forms.editor import Editing, FrameworkEditor
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
 from tests.conftest import client_for
-from tests.factories import make_live_framework, make_target
+from tests.factories import browser_post, make_live_framework, make_target
 
 pytestmark = pytest.mark.django_db
 
@@ -719,3 +719,36 @@ def test_the_editor_asks_the_database_as_often_for_50_controls_as_for_5(
         data = form_data(change, description=f"{controls} controls")
         with django_assert_num_queries(EDITOR_POST_QUERIES):
             client.post(url("edit", change), data)
+
+
+EDITOR_CHECK_QUERIES = 8  # was 10: the documents in the first query
+EDITOR_CHECK_PARSES = 3  # the other frameworks are not parsed again (was 6 before the tags)
+
+
+def test_the_htmx_check_asks_and_parses_as_much_for_50_controls_as_for_5(
+    editor, django_assert_num_queries, monkeypatch
+):
+    """With four other frameworks on the target: their documents are not parsed again on
+    every check (the account checks keep what they need of each by its content hash)."""
+    parsed = []
+    real_parse = document.parse
+
+    def counting_parse(data: Any) -> document.Document:
+        parsed.append(1)
+        return real_parse(data)
+
+    client = client_for(editor)
+    client.get(reverse("frameworks:list"))  # the session, once
+    for controls in (5, 50):
+        change = _draft_with(editor, controls, f"f{controls}")
+        for i in range(4):
+            make_live_framework(change.target, f"other{i}", controls=2)
+        data = form_data(change, description=f"{controls} controls")
+        check = url("check", change)
+        client.post(check, data, HTTP_HX_TARGET="row-controls-1", **HTMX)  # warm
+        monkeypatch.setattr(document, "parse", counting_parse)
+        parsed.clear()
+        with django_assert_num_queries(EDITOR_CHECK_QUERIES):
+            client.post(check, data, HTTP_HX_TARGET="row-controls-1", **HTMX)
+        assert len(parsed) == EDITOR_CHECK_PARSES
+        monkeypatch.setattr(document, "parse", real_parse)

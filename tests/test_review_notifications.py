@@ -10,8 +10,7 @@ from django.urls import reverse
 from frameworks import services, tasks
 from frameworks.models import ChangeRequest, ChangeState
 from tests.conftest import client_for
-from tests.factories import make_target
-from tests.review_builders import draft, grant, live_framework, submitted, user
+from tests.factories import draft, grant, live_framework, make_target, submitted, user
 
 pytestmark = pytest.mark.django_db
 

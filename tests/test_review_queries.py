@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from frameworks import services, tasks
 from tests.conftest import client_for
-from tests.factories import make_target
-from tests.review_builders import live_framework, submitted, user
+from tests.factories import live_framework, make_target, submitted, user
 
 pytestmark = pytest.mark.django_db
 

@@ -21,8 +21,7 @@ from django.db import connection
 from frameworks import services, tasks
 from frameworks.models import Approval, ChangeRequest, ChangeState, Event, HistoryEvent, Outcome
 from frameworks.services import base as services_base
-from tests.factories import make_target
-from tests.review_builders import draft, live_framework, submitted, user
+from tests.factories import draft, live_framework, make_target, submitted, user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,7 @@
 """The review views, tried by every role in every state: allowed, refused with a message, 403.
 
 The expected answer of each (action, role, state) is written down once, in ``expected``, from
-the state table of the change-requests issue; the page's buttons are checked against the same
+the review's state table (``frameworks/services``); the page's buttons are checked against the same
 table, so the page offers exactly what the services would allow.
 """
 
@@ -23,8 +23,7 @@ from frameworks.models import (
     Outcome,
 )
 from tests.conftest import client_for
-from tests.factories import make_target
-from tests.review_builders import draft, grant, live_framework, set_state, submitted, user
+from tests.factories import change_in, live_framework, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ ACTIONS = ["submit", "approve", "reject", "reopen", "withdraw", "rebase", "comme
 STATES = ["draft", "submitted", "approved", "stale", "rejected", "withdrawn", "applied"]
 ROLES = ["author", "other_editor", "approver", "auditor", "admin", "outsider", "foreign_approver"]
 
-# Who may, and from which states, as the issue's state table says.
+# Who may, and from which states: the review's state table (frameworks/services/__init__.py).
 WHO = {
     "submit": {"author"},
     "approve": {"approver"},
@@ -74,31 +73,6 @@ def expected(action: str, role: str, state: str) -> str:
         # An admin withdraws only approved changes: one under review is its author's.
         return DENIED
     return OK
-
-
-@pytest.fixture
-def people(db: None) -> dict:
-    target = make_target("prod-eu")
-    other = make_target("dev-eu")
-    admin = user("adam", "admin")
-    return {
-        "target": target,
-        "author": user("erin", "editor"),
-        "other_editor": user("eddie", "editor"),
-        "approver": user("alice", "approver"),
-        "auditor": user("aud", "auditor"),
-        "admin": admin,
-        "outsider": user("olive"),
-        "foreign_approver": grant(user("fred"), "approver", other),
-    }
-
-
-def change_in(state: str, people: dict) -> ChangeRequest:
-    framework = live_framework(people["target"])
-    if state == "draft":
-        return draft(people["author"], framework)
-    change = submitted(people["author"], framework)
-    return change if state == "submitted" else set_state(change, state)
 
 
 def post_data(action: str, change: ChangeRequest) -> dict:

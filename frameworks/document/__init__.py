@@ -4,15 +4,22 @@ changed. Forms, JSON import, the command line, sync and the worker all call thes
 No Django and no boto3 (reading botocore's service model aside). Below this face: ``model``
 (the parsed document, normalisation, the content hash), ``limits`` (botocore's model limits and
 the AWS quotas), ``validation`` and ``checks`` (the API's rules), ``account`` (rules across a
-target's frameworks), ``diff``, ``words`` (sentences for people) and ``catalog`` (the controls).
+target's frameworks), ``diff``, ``words`` (sentences for people), ``catalog`` (the controls),
+``status`` (what AWS's status strings mean) and ``storable`` (text the database cannot keep).
 Callers above import from here; the modules below import each other directly.
 """
 
 from __future__ import annotations
 
-from frameworks.document.account import account_findings
-from frameworks.document.diff import Change, diff, diff_text
-from frameworks.document.limits import ModelLimits, default_limits, load_limits
+from frameworks.document.account import Neighbour, account_findings
+from frameworks.document.diff import Change, diff, diff_text, tag_diff
+from frameworks.document.limits import (
+    MAX_CONTROLS,
+    MAX_FRAMEWORKS,
+    ModelLimits,
+    default_limits,
+    load_limits,
+)
 from frameworks.document.model import (
     ERROR,
     WARNING,
@@ -25,7 +32,6 @@ from frameworks.document.model import (
     Severity,
     content_hash,
     control_key,
-    create_kwargs,
     has_errors,
     normalise,
     parse,
@@ -33,6 +39,22 @@ from frameworks.document.model import (
     to_api,
     update_kwargs,
 )
+from frameworks.document.proposal import proposal_findings
+from frameworks.document.recording import (
+    NOTHING,
+    Recording,
+    control_needs,
+    framework_status_words,
+    missing_types,
+    recording_findings,
+    recording_from_config,
+    recording_words,
+    type_words,
+    unrecorded,
+)
+from frameworks.document.status import badge, deployment_sentence, deployment_state
+from frameworks.document.storable import unstorable, unstorable_in
+from frameworks.document.tags import TagPlan, review_hash, tag_plan, tags_hash, tags_on_the_way
 from frameworks.document.validation import validate, validate_data
 from frameworks.document.words import (
     describe_absent,
@@ -43,6 +65,9 @@ from frameworks.document.words import (
 
 __all__ = [
     "ERROR",
+    "MAX_CONTROLS",
+    "MAX_FRAMEWORKS",
+    "NOTHING",
     "WARNING",
     "Change",
     "Control",
@@ -50,26 +75,47 @@ __all__ = [
     "DocumentError",
     "Finding",
     "ModelLimits",
+    "Neighbour",
     "Parameter",
+    "Recording",
     "Scope",
     "Severity",
+    "TagPlan",
     "account_findings",
+    "badge",
     "content_hash",
     "control_key",
-    "create_kwargs",
+    "control_needs",
     "default_limits",
+    "deployment_sentence",
+    "deployment_state",
     "describe_absent",
     "describe_control",
     "describe_parameter",
     "describe_scope",
     "diff",
     "diff_text",
+    "framework_status_words",
     "has_errors",
     "load_limits",
+    "missing_types",
     "normalise",
     "parse",
+    "proposal_findings",
+    "recording_findings",
+    "recording_from_config",
+    "recording_words",
+    "review_hash",
     "scope_key",
+    "tag_diff",
+    "tag_plan",
+    "tags_hash",
+    "tags_on_the_way",
     "to_api",
+    "type_words",
+    "unrecorded",
+    "unstorable",
+    "unstorable_in",
     "update_kwargs",
     "validate",
     "validate_data",

@@ -3,9 +3,12 @@ of the same account and Region known locally."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from frameworks.document.limits import MAX_CONTROLS, MAX_FRAMEWORKS
 from frameworks.document.model import (
     ERROR,
     Document,
@@ -18,12 +21,30 @@ def _same_controls_key(doc: Document) -> tuple[Any, ...]:
     return tuple(sorted((c.name, parameters_key(c.parameters)) for c in doc.controls))
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """What the account checks need of another framework: its name, how many controls it has
+    and which controls and parameters (its scopes do not count). Small and immutable, so a
+    caller can keep one per content hash instead of parsing the document again."""
+
+    name: str | None
+    controls: int
+    same_controls_key: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, doc: Document) -> Neighbour:
+        return cls(doc.name, len(doc.controls), _same_controls_key(doc))
+
+    def named(self, name: str | None) -> Neighbour:
+        return dataclasses.replace(self, name=name)
+
+
 def account_findings(
     doc: Document,
-    others: Iterable[Document],
+    others: Iterable[Document | Neighbour],
     *,
-    max_frameworks: int = 15,
-    max_controls: int = 50,
+    max_frameworks: int = MAX_FRAMEWORKS,
+    max_controls: int = MAX_CONTROLS,
     is_new: bool,
 ) -> list[Finding]:
     """Checks against the other frameworks of the same account and Region known locally.
@@ -34,9 +55,9 @@ def account_findings(
     parameters only, so scopes do not count: better to stop a change here than to have AWS
     refuse it after it was approved.
     """
-    others = list(others)
+    known = [o if isinstance(o, Neighbour) else Neighbour.of(o) for o in others]
     findings: list[Finding] = []
-    if is_new and doc.name is not None and any(other.name == doc.name for other in others):
+    if is_new and doc.name is not None and any(other.name == doc.name for other in known):
         findings.append(
             Finding(
                 "name",
@@ -45,17 +66,17 @@ def account_findings(
                 f"a framework named {doc.name} already exists here",
             )
         )
-    if is_new and len(others) + 1 > max_frameworks:
+    if is_new and len(known) + 1 > max_frameworks:
         findings.append(
             Finding(
                 "",
                 "account.too_many_frameworks",
                 ERROR,
-                f"this account and Region already has {len(others)} frameworks; "
+                f"this account and Region already has {len(known)} frameworks; "
                 f"the quota is {max_frameworks}",
             )
         )
-    total = sum(len(other.controls) for other in others) + len(doc.controls)
+    total = sum(other.controls for other in known) + len(doc.controls)
     if total > max_controls:
         findings.append(
             Finding(
@@ -67,8 +88,8 @@ def account_findings(
             )
         )
     mine = _same_controls_key(doc)
-    for other in others:
-        if _same_controls_key(other) == mine:
+    for other in known:
+        if other.same_controls_key == mine:
             label = other.name or "another framework"
             findings.append(
                 Finding(

@@ -26,6 +26,11 @@ import botocore.session
 
 SERVICE = "backup"
 
+# AWS Backup Audit Manager's default quotas per account and Region (AWS raises them on request,
+# so each target keeps its own, defaulting to these).
+MAX_FRAMEWORKS = 15
+MAX_CONTROLS = 50
+
 
 @dataclass(frozen=True)
 class Limit:

@@ -36,9 +36,11 @@ _MOST_TYPED = max(len(spec.parameters) for spec in CONTROLS.values())
 #: tag key and value, its typed parameters, and the raw rows with their management form.
 FIELDS_PER_CONTROL = 1 + 1 + len(RESOURCE_TYPES) + 1 + 1 + 2 + _MOST_TYPED + 4
 FIELDS_PER_CONTROL += 2 * RAW_PARAMETER_CAPACITY
+#: Framework tag rows the form can hold: AWS's 50 and one spare row to type a new one into.
+TAG_ROWS = 51
 #: The page's own fields: CSRF token, version, description, reason, the controls' management
-#: form, the button pressed and one spare.
-PAGE_FIELDS = 10
+#: form, the button pressed and one spare; then the tag rows and their management form.
+PAGE_FIELDS = 10 + 2 * TAG_ROWS + 4
 
 
 def max_fields(controls: int) -> int:
@@ -180,6 +182,35 @@ class DraftForm(FeedbackForm):
     reason = MultilineField(label="Why this change")
 
 
+class TagRowForm(forms.Form):
+    """One framework tag: a key and a value, kept exactly as typed (the core judges them)."""
+
+    key = text(label="Key")
+    value = text(label="Value")
+
+    def values(self) -> tuple[str, str] | None:
+        """(key, value), or None for a row left empty (no tag)."""
+        data = self.cleaned_data if self.is_bound else self.initial
+        key, value = single_line(data.get("key") or ""), single_line(data.get("value") or "")
+        return None if not key and not value else (key, value)
+
+
+share_fields(TagRowForm)
+TagFormSet = forms.formset_factory(
+    TagRowForm, extra=0, max_num=TAG_ROWS, absolute_max=TAG_ROWS, validate_max=True
+)
+
+
+def tag_formset(data: Any = None, *, tags: dict[str, str] | None = None) -> forms.BaseFormSet:
+    """The tag rows: bound to a POST, or showing ``tags`` sorted by key plus one empty row."""
+    if data is not None:
+        return TagFormSet(data, prefix="tags")
+    rows = [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]
+    if len(rows) < TAG_ROWS:
+        rows.append({"key": "", "value": ""})
+    return TagFormSet(initial=rows, prefix="tags")
+
+
 class NewFrameworkForm(forms.Form):
     """The name of a new framework, chosen first: AWS cannot rename one later, so a draft keeps
     the name it was opened with. The service checks it with the document core."""
@@ -225,31 +256,20 @@ def read_json_document(text: str) -> dict[str, Any]:
     return data
 
 
-def _check_storable(data: Any) -> None:
-    """Text the database cannot keep (NUL, lone surrogates from \\ud800 escapes) is refused
-    here, before it can fail a save half-way."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                raise forms.ValidationError(
-                    "The JSON contains a NUL character (\\u0000), which cannot be stored.",
-                    code="nul",
-                )
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise forms.ValidationError(
-                    "The JSON contains an unpaired surrogate escape (such as \\ud800), "
-                    "which is not text.",
-                    code="surrogate",
-                ) from None
+_UNSTORABLE_JSON = {
+    "nul": "The JSON contains a NUL character (\\u0000), which cannot be stored.",
+    "surrogate": (
+        "The JSON contains an unpaired surrogate escape (such as \\ud800), which is not text."
+    ),
+}
+
+
+def _check_storable(data: object) -> None:
+    """Text the database cannot keep (``document.unstorable``) is refused here, before it can
+    fail a save half-way."""
+    problem = document.unstorable_in(data)
+    if problem:
+        raise forms.ValidationError(_UNSTORABLE_JSON[problem], code=problem)
 
 
 class JsonDraftForm(forms.Form):

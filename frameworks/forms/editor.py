@@ -10,7 +10,8 @@ which puts each one next to the field its path names:
 finding path                            where it is shown
 ======================================  =========================================================
 ``description``                         next to the description
-``""``, ``name``, ``tags…``, unknown    the top of the page (the name is not editable here)
+``""``, ``name``, unknown               the top of the page (the name is not editable here)
+``tags…``                               the framework's tag rows
 ``controls``                            the top of the controls list
 ``controls[i]``                         control *i* as a whole
 ``controls[i].name``                    its control picker
@@ -55,11 +56,18 @@ from frameworks.forms.draft import (
     DraftForm,
     FeedbackForm,
     control_capacity,
+    tag_formset,
 )
 from frameworks.forms.widgets import Slots, slot
 
 _NEWLINES = re.compile(r"\r\n?")
 REPLACEMENT = "\ufffd"
+_UNSTORABLE_POST = {
+    "": "",
+    "nul": "it holds a NUL character, which cannot be stored",
+    # A browser cannot post one (Django decodes bytes, not escapes); said all the same.
+    "surrogate": "it holds an unpaired surrogate, which is not text",
+}
 _CONTROL_PATH = re.compile(r"controls\[(\d+)\](?:\.(.*))?")
 _RAW_INDEX = re.compile(r"parameters\[(\d+)\]")
 
@@ -91,8 +99,8 @@ def row_slots_oob(form: ControlForm) -> list[SafeString]:
 @dataclasses.dataclass
 class Editing:
     """What the forms do not carry: the framework's name (AWS cannot rename one, so a draft
-    keeps the name it was opened with) and its FrameworkTags, kept as stored (UpdateFramework
-    cannot change them; JSON mode edits them for a new framework)."""
+    keeps the name it was opened with) and its FrameworkTags as stored (``None``: not known),
+    kept when a post carries no tag rows."""
 
     name: str
     tags: dict[str, str] | None = None
@@ -106,12 +114,17 @@ class Editing:
 class FrameworkEditor:
     """The framework form and the controls formset of one draft."""
 
-    def __init__(self, main: DraftForm, controls: ControlRows, editing: Editing) -> None:
+    def __init__(
+        self, main: DraftForm, controls: ControlRows, editing: Editing, tags: Any = None
+    ) -> None:
         self.main = main
         self.controls = controls
         self.editing = editing
+        # None: a post without tag rows (the stored tags are kept as they are).
+        self.tags = tags
         self.page_feedback: list[document.Finding] = []
         self.controls_feedback: list[document.Finding] = []
+        self.tags_feedback: list[document.Finding] = []
 
     # --- construction ---
 
@@ -134,11 +147,13 @@ class FrameworkEditor:
         # As the textarea will post it back: line breaks as LF.
         description = _NEWLINES.sub("\n", doc.description or "")
         main = DraftForm(initial={"version": version, "description": description, "reason": reason})
-        return cls(main, control_formset(initial=initial), editing)
+        tags = tag_formset(tags=doc.tags if doc.tags is not None else editing.tags)
+        return cls(main, control_formset(initial=initial), editing, tags)
 
     @classmethod
     def from_post(cls, data: QueryDict, *, editing: Editing) -> FrameworkEditor:
-        return cls(DraftForm(data), control_formset(data), editing)
+        tags = tag_formset(data) if "tags-TOTAL_FORMS" in data else None
+        return cls(DraftForm(data), control_formset(data), editing, tags)
 
     # --- reading ---
 
@@ -146,7 +161,10 @@ class FrameworkEditor:
         """Whether the POST has the shape of this form (a broken management form, too many
         rows, characters the database cannot keep, bytes that were not UTF-8 make it not).
         Says nothing about the framework: that is the document core's job."""
-        return not self._unreadable() and self.main.is_valid() and self.controls.is_valid()
+        tags_ok = self.tags is None or self.tags.is_valid()
+        return (
+            not self._unreadable() and self.main.is_valid() and self.controls.is_valid() and tags_ok
+        )
 
     def _unreadable(self) -> str:
         """What makes some posted value unusable as text, checked on every field at once."""
@@ -158,9 +176,7 @@ class FrameworkEditor:
             # Django reads bytes that are not UTF-8 as U+FFFD; saving that would keep a
             # mangled value nobody typed.
             return f"it holds bytes that are not UTF-8 text (they arrived as {REPLACEMENT})"
-        if "\x00" in text:
-            return "it holds a NUL character, which cannot be stored"
-        return ""
+        return _UNSTORABLE_POST[document.unstorable(text)]
 
     def problems(self) -> list[str]:
         """Why ``is_valid`` said no, in sentences."""
@@ -168,6 +184,8 @@ class FrameworkEditor:
             return [self._unreadable()]
         out = [f"{name}: {' '.join(map(str, errors))}" for name, errors in self.main.errors.items()]
         out += [str(error) for error in self.controls.non_form_errors()]
+        if self.tags is not None and self.tags.is_bound:
+            out += [f"tags: {error}" for error in self.tags.non_form_errors()]
         for form in self.controls.forms:
             if not form.submitted:
                 continue
@@ -199,9 +217,27 @@ class FrameworkEditor:
         if data.get("description"):
             out["FrameworkDescription"] = data["description"]
         out["FrameworkControls"] = [form.api_control() for form in self.rows()]
-        if self.editing.tags is not None:
-            out["FrameworkTags"] = self.editing.tags
+        tags = self.tag_values()
+        if tags is not None:
+            out["FrameworkTags"] = tags
         return out
+
+    def tag_values(self) -> dict[str, str] | None:
+        """The tags the rows write (a key typed twice keeps its last value; the core reports
+        it); the stored tags when the post had no rows; None when unknown and none typed."""
+        if self.tags is None:
+            return self.editing.tags
+        written = [row.values() for row in self.tags.forms]
+        tags = dict(pair for pair in written if pair is not None)
+        if not tags and self.editing.tags is None:
+            return None
+        return tags
+
+    def tag_rows(self) -> list[Any]:
+        return list(self.tags.forms) if self.tags is not None else []
+
+    def tags_slot(self, oob: bool = False) -> SafeString:
+        return slot("fb-tags", self.tags_feedback, oob=oob)
 
     # --- findings ---
 
@@ -214,6 +250,8 @@ class FrameworkEditor:
                 holder.feedback.setdefault(key or "row", []).append(finding)
             elif holder is None:
                 self.controls_feedback.append(finding)
+            elif key == "tags":
+                self.tags_feedback.append(finding)
             else:
                 self.page_feedback.append(finding)
 
@@ -225,6 +263,8 @@ class FrameworkEditor:
             return self.main, "description"
         if path == "controls":
             return None, ""
+        if path == "tags" or path.startswith("tags."):
+            return self, "tags"
         match = _CONTROL_PATH.fullmatch(path)
         if match is None or int(match[1]) >= len(rows):
             return self, "page"
@@ -288,67 +328,6 @@ def _parameter(form: ControlForm, rest: str, code: str) -> tuple[FeedbackForm, s
     return form, "params"
 
 
-# --- what the page would post -----------------------------------------------------------------
-
-
-def browser_post(editor: FrameworkEditor, csrf: str = "") -> QueryDict:
-    """The fields a browser submits for the page drawn from ``editor`` (unbound), with the
-    browser's own habits: single-line inputs drop line breaks, textareas send CRLF.
-
-    Used to check that the form shows a document exactly; the tests check it against the
-    page itself.
-    """
-    data = QueryDict(mutable=True)
-    main = editor.main
-    data["version"] = str(main.initial["version"])
-    data["description"] = _textarea(main["description"].value())
-    data["reason"] = _textarea(main["reason"].value())
-    total = editor.controls.total_form_count()
-    data["controls-TOTAL_FORMS"] = str(total)
-    data["controls-INITIAL_FORMS"] = "0"
-    data["controls-MIN_NUM_FORMS"] = "0"
-    data["controls-MAX_NUM_FORMS"] = str(editor.controls.max_num)
-    for form in editor.controls.forms:
-        _post_control(data, form)
-    return data
-
-
-def _line(value: Any) -> str:
-    return str(value or "").replace("\r", "").replace("\n", "")
-
-
-def _textarea(value: Any) -> str:
-    return re.sub(r"\r\n?|\n", "\r\n", str(value or ""))
-
-
-def _post_control(data: QueryDict, form: ControlForm) -> None:
-    def put(field: str, value: Any) -> None:
-        data[form.add_prefix(field)] = value
-
-    put("name", form.control_name)
-    kind = form.scope_kind_value()
-    put("scope_kind", kind)
-    # Only the chosen kind's fields are on the page.
-    if kind in (SCOPE_TYPES, SCOPE_TYPES_TAG):
-        types = form["resource_types"].value() or []
-        data.setlist(form.add_prefix("resource_types"), list(dict.fromkeys(types)))
-    if kind in (SCOPE_TAG, SCOPE_TYPES_TAG):
-        put("tag_key", _line(form["tag_key"].value()))
-        put("tag_value", _line(form["tag_value"].value()))
-    elif kind == SCOPE_RESOURCE:
-        put("resource_type", form["resource_type"].value() or "")
-        put("resource_ids", _textarea(form["resource_ids"].value()))
-    for typed in form.typed():
-        value = _textarea(typed.value) if typed.kind == "list" else _line(typed.value)
-        put(f"p_{typed.spec.name}", value)
-    params = form.params
-    put("params-TOTAL_FORMS", str(params.total_form_count()))
-    put("params-INITIAL_FORMS", "0")
-    for row in params.forms:
-        data[row.add_prefix("name")] = _line(row["name"].value())
-        data[row.add_prefix("value")] = _line(row["value"].value())
-
-
 def _written(doc: document.Document) -> dict[str, Any]:
     """A document as written, up to the order of parameters and resource types (which AWS
     does not keep either)."""
@@ -374,7 +353,7 @@ def form_differences(
 
     The forms' initial values are what the browser will post back (``control_initial``), so
     the document they write is the one the page would save; the tests check that against
-    the page itself with ``browser_post``.
+    the page itself with ``tests.factories.browser_post``.
     """
     rows = editor.rows()
     too_many = any(len(row.raw_rows()) > RAW_PARAMETER_CAPACITY for row in rows)

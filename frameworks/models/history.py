@@ -182,7 +182,7 @@ class HistoryEvent(ImmutableModel):
             ),
             # An event's other rows: the same request or change (correlation id).
             models.Index(fields=["correlation_id", "id"], name="history_correlation_idx"),
-            # The audit page's free-text search is a GIN index made by migration 0006 on
+            # The audit page's free-text search is a GIN index made by migration 0007 on
             # PostgreSQL (history_search_idx; see frameworks.queries.audit.SEARCH_TEXT).
         ]
 

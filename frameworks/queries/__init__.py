@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When
 
 from frameworks import access, document
 from frameworks.access import Action
@@ -57,6 +57,8 @@ def awaiting_review(user: User) -> QuerySet[ChangeRequest]:
         .annotate(
             current_review_hash=Case(
                 When(kind=ChangeKind.DELETE, then=F("base_version__content_hash")),
+                # A change proposing tags: H(content, tags), stored since SQL cannot hash.
+                When(~Q(review_digest=""), then=F("review_digest")),
                 default=F("proposed_version__content_hash"),
             )
         )
@@ -83,15 +85,6 @@ APPLY_EVENTS = (
 UNCONFIRMED_WORDS = "AWS accepted the change; its deployment could not be confirmed."
 #: States in which the section keeps asking for itself.
 LIVE_STATES = IN_FLIGHT_STATES
-
-_DEPLOYMENT_WORDS = {
-    "CREATE_IN_PROGRESS": "AWS is creating the framework and deploying its controls.",
-    "UPDATE_IN_PROGRESS": "AWS is deploying the controls.",
-    "DELETE_IN_PROGRESS": "AWS is deleting the framework.",
-    "COMPLETED": "AWS finished deploying.",
-    "FAILED": "AWS could not deploy the controls.",
-    "GONE": "The framework is gone from AWS.",
-}
 
 
 @dataclass
@@ -166,10 +159,10 @@ def _step(row: HistoryEvent) -> Step:
         )
     if row.event == Event.DEPLOYMENT_STATUS:
         status = d.get("deployment_status") or ""
-        words = _DEPLOYMENT_WORDS.get(status.upper(), f"Deployment status {status}.")
-        outcome = "error" if status.upper() == "FAILED" else "ok"
-        if status.upper().endswith("IN_PROGRESS"):
-            outcome = "busy"
+        words = document.deployment_sentence(status, f"Deployment status {status}.")
+        outcome = {"running": "busy", "failed": "error", "done": "ok"}[
+            document.deployment_state(status)
+        ]
         return Step(row.created_at, words, outcome, code=status)
     if row.event == Event.APPLIED:
         if d.get("matches_approved") is False:
@@ -178,7 +171,7 @@ def _step(row: HistoryEvent) -> Step:
             text = "Applied: AWS holds the approved document."
         status = d.get("deployment_status") or ""
         if status:  # the final status of the deployment is recorded with the outcome
-            text = f"{_DEPLOYMENT_WORDS.get(status.upper(), status)} {text}"
+            text = f"{document.deployment_sentence(status, status)} {text}"
         if d.get("settled_by"):
             text = f"{text} (found by {d['settled_by']}: the worker's write had landed)"
         return Step(row.created_at, text, code=status)

@@ -39,7 +39,7 @@ PAGE_SIZE = 25
 RELATED_LIMIT = 200
 
 #: What the free-text search reads of a row: the reason, the comment and AWS's error message.
-#: On PostgreSQL this is an IMMUTABLE SQL function made by migration 0006, and the GIN index
+#: On PostgreSQL this is an IMMUTABLE SQL function made by migration 0007, and the GIN index
 #: history_search_idx is on exactly SEARCH_VECTOR, so the query and the index match.
 SEARCH_TEXT_FIELDS = ("reason", "comment", "error.message", "error.words")
 SEARCH_VECTOR = "to_tsvector('english', frameworks_history_search_text(\"details\"))"

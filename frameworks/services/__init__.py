@@ -24,7 +24,8 @@ died after AWS accepted it): approved → applied | failed, as the worker would 
 ``models.STATE_RULES`` says which states hold a framework, are final or are still in flight.
 
 Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
-author's side), ``review`` (submit to approve or reject), ``worker`` (the apply worker's
+author's side), ``review`` (submit to approve or reject), ``actions`` (which of them a person
+may take now, asked of their guards, for the page's buttons), ``worker`` (the apply worker's
 transitions), ``live`` (what a DescribeFramework answer means for a change: a landed write or
 drift) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
 worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
@@ -32,6 +33,7 @@ worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` 
 
 from __future__ import annotations
 
+from frameworks.services.actions import AllowedActions, allowed_actions
 from frameworks.services.audit import history_record_export
 from frameworks.services.base import PermissionRefused, TransitionRefused
 from frameworks.services.drafts import (
@@ -67,9 +69,11 @@ from frameworks.services.worker import (
 )
 
 __all__ = [
+    "AllowedActions",
     "PermissionRefused",
     "SyncResult",
     "TransitionRefused",
+    "allowed_actions",
     "change_request_approve",
     "change_request_check_editor",
     "change_request_claim",

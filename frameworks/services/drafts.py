@@ -65,6 +65,21 @@ def _working(data: dict[str, Any] | None, name: str, kind: str) -> dict[str, Any
     return working
 
 
+_UNSTORABLE = {
+    "nul": "a NUL character",
+    "surrogate": "an unpaired surrogate (such as \\ud800)",
+}
+
+
+def _require_storable(call: Call, *values: object) -> None:
+    """Refuse what the database cannot keep (``document.unstorable``), from whichever caller."""
+    problem = document.unstorable_in(list(values))
+    if problem:
+        raise call.refuse(
+            f"The draft holds {_UNSTORABLE[problem]}, which cannot be stored.", "unstorable"
+        )
+
+
 def _check_name(call: Call, name: str) -> None:
     findings = document.validate(document.Document(name=name), require_name=True)
     problems = [f for f in findings if f.path == "name" and f.severity == document.ERROR]
@@ -74,23 +89,52 @@ def _check_name(call: Call, name: str) -> None:
         )
 
 
+# What the account checks need of each other framework, by the mirror's content hash (the
+# content's own, as sync computes it), so the editor's check, run as a person types, parses
+# each other framework once per process rather than on every keystroke. Bounded: cleared when
+# full.
+_NEIGHBOURS: dict[tuple[str, int], document.Neighbour | None] = {}
+_NEIGHBOURS_KEPT = 1024
+
+
+def _neighbour(framework: Framework) -> document.Neighbour | None:
+    """What the account checks need of another framework the mirror holds (None: unreadable)."""
+    if not framework.content_hash:  # not synced yet: nothing to key it by
+        doc = mirror_document(framework)
+        return document.Neighbour.of(doc) if doc is not None else None
+    key = (framework.content_hash, len(framework.controls or ()))
+    if key not in _NEIGHBOURS:
+        if len(_NEIGHBOURS) >= _NEIGHBOURS_KEPT:
+            _NEIGHBOURS.clear()
+        doc = mirror_document(framework)
+        _NEIGHBOURS[key] = document.Neighbour.of(doc) if doc is not None else None
+    found = _NEIGHBOURS[key]
+    return found.named(framework.name) if found is not None else None
+
+
 def findings_for(change: ChangeRequest, doc: document.Document) -> list[document.Finding]:
     """Everything the validator and the account checks say about a proposal."""
     target = change.target
     is_new = change.kind == ChangeKind.CREATE
     others = [
-        mirror_document(f)
+        _neighbour(f)
         for f in Framework.objects.present()
         .filter(target=target)
         .exclude(name=change.framework_name)
     ]
-    return document.validate(doc, require_name=is_new) + document.account_findings(
+    findings = document.validate(doc, require_name=is_new) + document.account_findings(
         doc,
         [other for other in others if other is not None],
         max_frameworks=target.max_frameworks,
         max_controls=target.max_controls,
         is_new=is_new,
     )
+    if change.base_version is not None:
+        findings += document.proposal_findings(change.base_version.as_document(), doc)
+    recording = target.recording
+    if recording is not None:
+        findings += document.recording_findings(doc, recording, target.region)
+    return findings
 
 
 def findings_json(findings: list[document.Finding]) -> list[dict[str, str]]:
@@ -130,12 +174,13 @@ def new_draft(
         assert framework is not None  # kind_for() says update only for a framework AWS holds
         working = framework.api_document()
     working = _working(working, name, kind)
-    change = ChangeRequest.objects.create(
+    change = ChangeRequest(
         kind=kind,
         target=target,
         framework_name=name,
         framework=framework if base else None,
         base_version=base,
+        base_tags=framework.tags if base and framework else None,
         proposed_version=None if kind == ChangeKind.DELETE else proposal_version(working),
         working_document=working,
         author=call.user,
@@ -143,6 +188,8 @@ def new_draft(
         reason=reason,
         parent=parent,
     )
+    change.proposal_fields()
+    change.save(force_insert=True)
     history.append(
         Event.DRAFT_CREATED,
         call.actor,
@@ -174,6 +221,7 @@ def change_request_create_draft(
     require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
     if kind not in ChangeKind.values:
         raise call.refuse(f"{kind!r} is not a kind of change.", "bad_kind")
+    _require_storable(call, framework_name, document, reason)
     framework = Framework.objects.filter(target=call.target, name=framework_name).first()
     present = framework is not None and framework.present
     if kind == ChangeKind.UPDATE and not present:
@@ -204,8 +252,7 @@ def change_request_save_draft(
     draft saved elsewhere since then is refused rather than silently overwritten. The document
     is kept as written; a version of it is recorded whenever it can be read."""
     call, change = load_for_user(user, "save_draft", change_id)
-    _require_draft_editor(call, change, "edit")  # issue 5: admins edit any draft
-    require_state(call, change, ChangeState.DRAFT, what="edit")
+    guard_draft(call, change, "edit")
     if change.version != expected_version:
         raise call.refuse(
             f"This draft was saved elsewhere after you opened it (you had version "
@@ -213,10 +260,14 @@ def change_request_save_draft(
             "your edits again.",
             "version_conflict",
         )
+    _require_storable(call, document, reason)
     fields: dict[str, Any] = {}
     if document is not None and change.kind != ChangeKind.DELETE:
         fields["working_document"] = _working(document, change.framework_name, change.kind)
         fields["proposed_version"] = proposal_version(fields["working_document"])
+        change.working_document = fields["working_document"]
+        change.proposed_version = fields["proposed_version"]
+        fields.update(change.proposal_fields())
     if reason is not None:
         fields["reason"] = reason.strip()
     move(call, change, expected_version=expected_version, **fields)
@@ -235,18 +286,13 @@ def change_request_save_draft(
 def change_request_discard(*, user: User, change_id: int) -> ChangeRequest:
     """The author discards a draft: it ends withdrawn, kept for the record."""
     call, change = load_for_user(user, "discard", change_id)
-    _require_draft_editor(call, change, "discard")  # issue 5: and may discard it
-    require_state(call, change, ChangeState.DRAFT, what="discard")
+    guard_draft(call, change, "discard")
     move(call, change, to=ChangeState.WITHDRAWN)
     history.append(Event.DRAFT_DISCARDED, call.actor, change_request=change)
     return change
 
 
-@service
-def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
-    """An editor of the target opens a new draft from a change that has ended (applied,
-    failed, rejected or withdrawn), with its document, based on what AWS holds now."""
-    call, change = load_for_user(user, "start_from", change_id)
+def guard_start_from(call: Call, change: ChangeRequest) -> None:
     require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
     if not change.is_final:
         raise call.refuse(
@@ -254,6 +300,14 @@ def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
             "from it once it has ended.",
             "not_final",
         )
+
+
+@service
+def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
+    """An editor of the target opens a new draft from a change that has ended (applied,
+    failed, rejected or withdrawn), with its document, based on what AWS holds now."""
+    call, change = load_for_user(user, "start_from", change_id)
+    guard_start_from(call, change)
     framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
     kind = kind_for(call, change.kind, framework)
     return new_draft(
@@ -267,6 +321,12 @@ def _require_draft_editor(call: Call, change: ChangeRequest, what: str) -> None:
     if access.can(call.person, Action.MANAGE, call.target):
         return
     require_author(call, change, what)
+
+
+def guard_draft(call: Call, change: ChangeRequest, what: str) -> None:
+    """Who may edit or discard a draft (``what``), and only while it is one."""
+    _require_draft_editor(call, change, what)
+    require_state(call, change, ChangeState.DRAFT, what=what)
 
 
 @service

@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
-    """The draft must still start from what AWS holds, or its diff would lie to reviewers."""
-    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+def check_base(call: Call, change: ChangeRequest, framework: Framework | None) -> None:
+    """The draft must still start from what AWS holds (`framework`, its mirror), or its diff
+    would lie to reviewers."""
     present = framework is not None and framework.present
     if change.kind == ChangeKind.CREATE:
         if present:
@@ -51,13 +51,20 @@ def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
                 "rebase_needed",
             )
         return None
-    if framework is None or not framework.present or framework.content_hash != change.base_hash:
+    tags_moved = (
+        change.changes_tags and framework is not None and (framework.tags != change.base_tags)
+    )
+    if (
+        framework is None
+        or not framework.present
+        or framework.content_hash != change.base_hash
+        or tags_moved
+    ):
         raise call.refuse(
             f"{change.framework_name} changed in AWS after this draft was started. Rebase the "
             "draft onto the current document and check your changes before submitting.",
             "rebase_needed",
         )
-    return framework
 
 
 def _freeze(call: Call, change: ChangeRequest) -> tuple[DocumentVersion | None, list]:
@@ -79,7 +86,11 @@ def _freeze(call: Call, change: ChangeRequest) -> tuple[DocumentVersion | None, 
             "invalid",
             findings=findings,
         )
-    if change.base_version and document.content_hash(doc) == change.base_version.content_hash:
+    if (
+        change.base_version
+        and document.content_hash(doc) == change.base_version.content_hash
+        and not change.changes_tags
+    ):
         raise call.refuse(
             "This draft changes nothing: it is the same as the live document.", "no_change"
         )
@@ -103,6 +114,11 @@ def _refuse_second_open(call: Call, change: ChangeRequest) -> TransitionRefused:
     )
 
 
+def guard_submit(call: Call, change: ChangeRequest) -> None:
+    require_author(call, change, "submit")
+    require_state(call, change, ChangeState.DRAFT, what="submit")
+
+
 @service
 def change_request_submit(
     *,
@@ -116,16 +132,20 @@ def change_request_submit(
     live document, and an actual change. The proposal is frozen; at most one change per
     framework is open at a time (the database enforces it under races)."""
     call, change = load_for_user(user, "submit", change_id)
-    require_author(call, change, "submit")
-    require_state(call, change, ChangeState.DRAFT, what="submit")
+    guard_submit(call, change)
     if expected_version is not None and expected_version != change.version:
         raise call.refuse(
             "This draft was saved elsewhere after you opened it; reload it before submitting.",
             "version_conflict",
         )
     reason = require_reason(call, reason, "submit this change")
-    framework = _check_base(call, change)
+    framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
+    check_base(call, change, framework)
+    if change.kind == ChangeKind.CREATE:
+        framework = None  # a create has no base to be bound to
     proposed, warnings = _freeze(call, change)
+    change.proposed_version = proposed
+    tag_fields = change.proposal_fields()  # bound to the frozen version
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -136,6 +156,7 @@ def change_request_submit(
                 reason=reason,
                 proposed_version=proposed,
                 framework=framework,
+                **tag_fields,
                 required_approvals=change.target.required_approvals,
                 submitted_at=now,
             )
@@ -153,8 +174,13 @@ def change_request_submit(
             "warnings": findings_json(warnings),
         },
     )
-    notifications.change_submitted(change)  # issue 6: the target's approvers, on commit
+    notifications.change_submitted(change)  # the target's approvers, on commit
     return change
+
+
+def guard_reopen(call: Call, change: ChangeRequest) -> None:
+    require_author(call, change, "reopen")
+    require_state(call, change, ChangeState.SUBMITTED, what="reopen")
 
 
 @service
@@ -163,8 +189,7 @@ def change_request_reopen(*, user: User, change_id: int, reason: str = "") -> Ch
     far is dismissed (each with its own history row): reviewers approved what they saw, and
     the author is about to change it."""
     call, change = load_for_user(user, "reopen", change_id)
-    require_author(call, change, "reopen")
-    require_state(call, change, ChangeState.SUBMITTED, what="reopen")
+    guard_reopen(call, change)
     move(call, change, to=ChangeState.DRAFT)
     why = reason.strip() or "The author reopened the change to edit it."
     entries = [
@@ -198,11 +223,11 @@ def _dismiss_decisions(call: Call, change: ChangeRequest, why: str) -> list[hist
     ]
 
 
-@service
-def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
+def guard_withdraw(call: Call, change: ChangeRequest) -> bool:
     """The author withdraws a submitted or approved change; an admin may withdraw anyone's
-    approved change until a worker claims it (a draft is discarded instead)."""
-    call, change = load_for_user(user, "withdraw", change_id)
+    approved change until a worker claims it (a draft is discarded instead). True when the
+    one withdrawing is the author."""
+    user = call.person
     is_author = change.author_id == user.pk and access.can(user, Action.EDIT, change.target)
     is_admin = access.can(user, Action.WITHDRAW_ANY, change.target)
     if not (is_author or is_admin):
@@ -216,6 +241,14 @@ def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> 
         raise call.refuse(
             "Only its author may withdraw a change under review.", "not_author", permission=True
         )
+    return is_author
+
+
+@service
+def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
+    """See ``guard_withdraw``: the author, or an admin once the change is approved."""
+    call, change = load_for_user(user, "withdraw", change_id)
+    is_author = guard_withdraw(call, change)
     state_before = change.state
     move(call, change, to=ChangeState.WITHDRAWN)
     history.append(
@@ -227,7 +260,7 @@ def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> 
     return change
 
 
-def _guard_review(call: Call, change: ChangeRequest, content_hash: str, what: str) -> None:
+def guard_review(call: Call, change: ChangeRequest, content_hash: str, what: str) -> None:
     """Approvers of the target decide on submitted changes they did not write, on exactly the
     proposal they saw."""
     require(call, Action.APPROVE, "You may not review changes to this target.", "not_approver")
@@ -272,7 +305,7 @@ def change_request_approve(
     With the target's required number of approvals (each reviewer's newest decision counts
     once) the change is approved. Approving again what one already approved does nothing."""
     call, change = load_for_user(user, "approve", change_id)
-    _guard_review(call, change, content_hash, "approve")
+    guard_review(call, change, content_hash, "approve")
     mine = [a for a in change.current_decisions() if a.reviewer_id == user.pk]
     if mine and mine[0].decision == Decision.APPROVE and mine[0].content_hash == content_hash:
         return change
@@ -295,7 +328,7 @@ def change_request_approve(
         },
     )
     if enough:
-        # Issue 6: on commit, the author hears of it and the apply worker gets it.
+        # On commit, the author hears of it and the apply worker gets it.
         notifications.author_news(change, "approved", by=user)
         _enqueue_apply(change)
     return change
@@ -318,7 +351,7 @@ def change_request_reject(
     """An approver of the target, never the author, rejects the proposal they saw, with a
     reason. One rejection is a veto: the change ends rejected."""
     call, change = load_for_user(user, "reject", change_id)
-    _guard_review(call, change, content_hash, "reject")
+    guard_review(call, change, content_hash, "reject")
     reason = require_reason(call, reason, "reject this change")
     _decide(call, change, Decision.REJECT, content_hash, reason)
     move(call, change, to=ChangeState.REJECTED)
@@ -330,15 +363,19 @@ def change_request_reject(
         version_after=change.proposed_version,
         details={"content_hash": content_hash, "reason": reason},
     )
-    notifications.author_news(change, "rejected", by=user, note=reason)  # issue 6, on commit
+    notifications.author_news(change, "rejected", by=user, note=reason)  # on commit
     return change
+
+
+def guard_comment(call: Call, change: ChangeRequest) -> None:
+    require(call, Action.COMMENT, "You may not comment on changes to this target.", "no_comment")
 
 
 @service
 def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
     """Editors, approvers and admins of the target discuss a change; auditors only read."""
     call, change = load_for_user(user, "comment", change_id)
-    require(call, Action.COMMENT, "You may not comment on changes to this target.", "no_comment")
+    guard_comment(call, change)
     body = body.strip()
     if not body:
         raise call.refuse("Write something to comment.", "empty_comment")
@@ -355,6 +392,11 @@ def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
     return comment
 
 
+def guard_rebase(call: Call, change: ChangeRequest) -> None:
+    require_author(call, change, "rebase")
+    require_state(call, change, ChangeState.STALE, ChangeState.DRAFT, what="rebase")
+
+
 @service
 def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
     """The author moves a stale change (or a draft, whose base submit requires to be live)
@@ -362,12 +404,14 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
     document and the author submits again. A create whose framework has appeared becomes an
     update of it, an update whose framework has gone becomes a create."""
     call, change = load_for_user(user, "rebase", change_id)
-    require_author(call, change, "rebase")
-    require_state(call, change, ChangeState.STALE, ChangeState.DRAFT, what="rebase")
+    guard_rebase(call, change)
     framework = Framework.objects.filter(target=change.target, name=change.framework_name).first()
     kind = kind_for(call, change.kind, framework)
     live = live_version(call, framework)
     old_base, state_before, kind_before = change.base_version, change.state, change.kind
+    # The proposal is judged against the new base's tags (computed on the object, saved
+    # by the move below).
+    change.kind, change.base_tags = kind, framework.tags if live and framework else None
     move(
         call,
         change,
@@ -375,6 +419,8 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
         kind=kind,
         base_version=live,
         framework=framework if live else None,
+        base_tags=change.base_tags,
+        **change.proposal_fields(),
     )
     rebased = history.Entry(
         Event.REBASED,
@@ -390,7 +436,7 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
             "to_hash": live.content_hash if live else None,
         },
     )
-    # Issue 6: a decision taken against the old base does not carry over to the new one.
+    # A decision taken against the old base does not carry over to the new one.
     why = "The change was rebased onto a newer live document; the difference changed."
     history.append_many([rebased, *_dismiss_decisions(call, change, why)])
     return change

@@ -110,7 +110,7 @@ def change_request_claim(
     most one applying change (the one-open-change constraint). A change already claimed
     `max_attempts` times ends failed instead, so one that kills its worker cannot loop.
 
-    `handoff` (issue 7): an applying change whose lease is held by exactly that owner is taken
+    `handoff`: an applying change whose lease is held by exactly that owner is taken
     over too: the Celery retry a run handed its lease to, or a run whose process is known dead.
     The conditional update lets only one claimant take it."""
     call, change = _load_for_worker(worker, "claim", change_id)

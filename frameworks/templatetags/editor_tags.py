@@ -1,4 +1,4 @@
-"""Template tags of the framework editor (issue 5)."""
+"""Template tags of the framework editor."""
 
 from __future__ import annotations
 

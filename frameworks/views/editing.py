@@ -10,10 +10,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django_htmx.http import HttpResponseClientRedirect
 
 from frameworks import document, services
 from frameworks.forms import (
@@ -25,6 +24,7 @@ from frameworks.forms import (
 )
 from frameworks.models import ChangeRequest
 from frameworks.views.http import AuthedRequest
+from frameworks.views.refusals import Answer, answers_refusals
 
 EDIT = "frameworks/edit.html"
 
@@ -34,37 +34,33 @@ CONTROL_ROW = re.compile(r"controls-\d+")
 Redraw = Callable[[ChangeRequest, str], HttpResponse]
 
 
-def draft_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def draft_view(
+    view: Callable[[AuthedRequest, ChangeRequest], HttpResponse], *, documents: bool = False
+) -> Callable[[AuthedRequest, int], HttpResponse]:
     """Load the draft this user may edit: 404 for an unknown id, 403 (recorded by the service)
-    for someone else's draft or a non-editor, the change page for one no longer a draft."""
+    for someone else's draft or a non-editor, the change page for one no longer a draft.
+    Refusals the view's own services raise are answered the same way (``answers_refusals``)."""
 
     @functools.wraps(view)
+    @answers_refusals
     def wrapper(request: AuthedRequest, pk: int) -> HttpResponse:
-        # An htmx request reshaping the form reads the documents only if it needs them.
-        documents = request.method == "GET" or not request.htmx
-        try:
-            change = services.change_request_open_draft(
-                user=request.user, change_id=pk, documents=documents
-            )
-        except services.PermissionRefused as refusal:
-            return refused(request, refusal)
-        except services.TransitionRefused as refusal:
-            if refusal.code == "not_found":
-                raise Http404(refusal.message) from None
-            messages.info(request, refusal.message)
-            return _go(request, reverse("frameworks:change-detail", args=[pk]))
+        # An htmx request reshaping the form reads the documents only if it needs them; one
+        # that checks the draft (``documents``) always does, so in the same query.
+        change = services.change_request_open_draft(
+            user=request.user,
+            change_id=pk,
+            documents=documents or request.method == "GET" or not request.htmx,
+        )
         return view(request, change)
 
     return wrapper
 
 
-def refused(request: AuthedRequest, refusal: services.TransitionRefused) -> HttpResponse:
-    context = {"message": refusal.message}
-    return render(request, "frameworks/refused.html", context, status=403)
-
-
-def _go(request: AuthedRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+def checking_view(
+    view: Callable[[AuthedRequest, ChangeRequest], HttpResponse],
+) -> Callable[[AuthedRequest, int], HttpResponse]:
+    """``draft_view`` for a view that reads the draft's documents whatever the request."""
+    return draft_view(view, documents=True)
 
 
 # --- opening drafts ---------------------------------------------------------------------------
@@ -90,12 +86,14 @@ def redrawn(
     reason: str,
     *,
     blank_rows: Mapping[int, int] | None = None,
-) -> FrameworkEditor:
-    """Forms showing a document the forms wrote (a redraw after a reshaping button)."""
+) -> tuple[FrameworkEditor, document.Document]:
+    """Forms showing a document the forms wrote (a redraw after a reshaping button), and that
+    document, so the page checks it without writing and parsing it again."""
     doc = document.parse(data)
-    return FrameworkEditor.from_document(
+    editor = FrameworkEditor.from_document(
         doc, editing=editing_of(change), version=version, reason=reason, blank_rows=blank_rows
     )
+    return editor, doc
 
 
 def page_urls(change: ChangeRequest) -> dict[str, str]:
@@ -127,6 +125,7 @@ def diff_preview(
     base = change.base_version.as_document() if change.base_version is not None else None
     if base is not None:
         base.name = change.framework_name  # versions keep content only; the diff names it
+        base.tags = dict(change.base_tags) if change.base_tags is not None else None
     changes = document.diff(base, doc)
     errors = sum(1 for f in findings if f.severity == document.ERROR)
     return {
@@ -145,12 +144,15 @@ def editor_page(
     *,
     check: bool = True,
     stored: document.Document | None = None,
+    written: document.Document | None = None,
     notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
     """The whole editor page. ``stored``: the document the forms were drawn from, to say so
-    when they cannot show it exactly; ``check``: place the findings next to the fields."""
-    doc = document.parse(editor.api_document())
+    when they cannot show it exactly; ``check``: place the findings next to the fields;
+    ``written``: the document the forms were drawn from when they write it back unchanged (a
+    redraw), so it is not written and parsed again."""
+    doc = written if written is not None else document.parse(editor.api_document())
     findings = services.change_request_findings(change, doc)
     if check:
         editor.place(findings)
@@ -180,9 +182,12 @@ def damaged(request: AuthedRequest, change: ChangeRequest, problems: list[str]) 
     return editor_page(request, change, editor, notice=notice, status=400)
 
 
-def posted_editor(request: AuthedRequest, change: ChangeRequest) -> FrameworkEditor | HttpResponse:
+def posted_editor(request: AuthedRequest, change: ChangeRequest) -> FrameworkEditor:
+    """The posted forms; a POST that is not this form is answered 400 (``damaged``)."""
     editor = FrameworkEditor.from_post(request.POST, editing=editing_of(change))
-    return editor if editor.is_valid() else damaged(request, change, editor.problems())
+    if not editor.is_valid():
+        raise Answer(damaged(request, change, editor.problems()))
+    return editor
 
 
 def store_draft(
@@ -206,12 +211,9 @@ def store_draft(
             document=data,
             reason=reason,
         )
-    except services.PermissionRefused as refusal:
-        return refused(request, refusal)
     except services.TransitionRefused as refusal:
         if refusal.code not in ("version_conflict", "conflict"):
-            messages.error(request, refusal.message)
-            return redirect("frameworks:change-detail", change.pk)
+            raise  # answered by the view's answers_refusals
         change.refresh_from_db()
         notice = (
             f"Not saved. {refusal.message} What you typed is below: save it again to replace "
@@ -219,8 +221,8 @@ def store_draft(
         )
         if redraw is not None:
             return redraw(change, notice)
-        editor = redrawn(data or {}, change, change.version, reason)
-        return editor_page(request, change, editor, notice=notice, status=409)
+        editor, doc = redrawn(data or {}, change, change.version, reason)
+        return editor_page(request, change, editor, written=doc, notice=notice, status=409)
     messages.success(request, "Draft saved.")
     return redirect(then, change.pk)
 

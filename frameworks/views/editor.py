@@ -29,6 +29,7 @@ from frameworks.forms import (
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Framework, Target
 from frameworks.views.editing import (
     EDIT,
+    checking_view,
     control_row_of,
     diff_preview,
     draft_view,
@@ -38,13 +39,14 @@ from frameworks.views.editing import (
     parse_or_none,
     posted_editor,
     redrawn,
-    refused,
     store_draft,
 )
 from frameworks.views.http import AuthedRequest
+from frameworks.views.refusals import answers_refusals
 
 
 @require_POST
+@answers_refusals
 def change_propose(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose a change" on a framework page: the editor's own draft of it if there is one,
     else a new draft prefilled with the current document."""
@@ -59,41 +61,23 @@ def change_propose(request: AuthedRequest, target: str, name: str) -> HttpRespon
     if mine is not None:
         messages.info(request, f"You already have a draft of {name}; here it is.")
         return redirect("frameworks:change-edit", mine.pk)
-    try:
-        change = services.change_request_create_draft(
-            user=request.user,
-            target_id=framework.target_id,
-            kind=ChangeKind.UPDATE,
-            framework_name=name,
-        )
-    except services.PermissionRefused as refusal:
-        return refused(request, refusal)
-    except services.TransitionRefused as refusal:
-        messages.error(request, refusal.message)
-        return redirect(framework)
+    change = services.change_request_create_draft(
+        user=request.user,
+        target_id=framework.target_id,
+        kind=ChangeKind.UPDATE,
+        framework_name=name,
+    )
     return redirect("frameworks:change-edit", change.pk)
 
 
-def _may_propose(request: AuthedRequest, target: Target, name: str) -> HttpResponse | None:
-    """None when this user may propose changes to the target; else the 403 page (recorded)."""
-    try:
-        services.change_request_check_editor(
-            user=request.user, target_id=target.pk, framework_name=name
-        )
-    except services.PermissionRefused as refusal:
-        return refused(request, refusal)
-    return None
-
-
 @require_http_methods(["GET", "POST"])
+@answers_refusals
 def change_new(request: AuthedRequest, target: str) -> HttpResponse:
     """A new framework on a target: its name first (AWS cannot rename one), then the editor."""
     target_obj = get_object_or_404(Target, slug=target)
     form = NewFrameworkForm(request.POST or None)
     if request.method == "GET":
-        denied = _may_propose(request, target_obj, "")
-        if denied is not None:
-            return denied
+        services.change_request_check_editor(user=request.user, target_id=target_obj.pk)
     elif form.is_valid():
         try:
             change = services.change_request_create_draft(
@@ -102,9 +86,9 @@ def change_new(request: AuthedRequest, target: str) -> HttpResponse:
                 kind=ChangeKind.CREATE,
                 framework_name=form.cleaned_data["name"],
             )
-        except services.PermissionRefused as refusal:
-            return refused(request, refusal)
         except services.TransitionRefused as refusal:
+            if isinstance(refusal, services.PermissionRefused):
+                raise
             for message in [f.message for f in refusal.findings] or [refusal.message]:
                 form.add_error("name", message[:1].upper() + message[1:])
         else:
@@ -117,6 +101,7 @@ def change_new(request: AuthedRequest, target: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@answers_refusals
 def change_propose_deletion(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose deletion" on a framework page: a delete draft, with the reason reviewers read."""
     framework = get_object_or_404(
@@ -124,9 +109,9 @@ def change_propose_deletion(request: AuthedRequest, target: str, name: str) -> H
     )
     form = DeletionForm(request.POST or None)
     if request.method == "GET":
-        denied = _may_propose(request, framework.target, name)
-        if denied is not None:
-            return denied
+        services.change_request_check_editor(
+            user=request.user, target_id=framework.target_id, framework_name=name
+        )
     elif form.is_valid():
         try:
             change = services.change_request_create_draft(
@@ -136,9 +121,9 @@ def change_propose_deletion(request: AuthedRequest, target: str, name: str) -> H
                 framework_name=name,
                 reason=form.cleaned_data["reason"],
             )
-        except services.PermissionRefused as refusal:
-            return refused(request, refusal)
         except services.TransitionRefused as refusal:
+            if isinstance(refusal, services.PermissionRefused):
+                raise
             form.add_error(None, refusal.message)
         else:
             messages.success(request, "Deletion draft saved. Submit it for review when ready.")
@@ -158,8 +143,6 @@ def change_edit(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
         return redirect("frameworks:change-deletion", change.pk)
     if request.method == "POST":
         editor = posted_editor(request, change)
-        if isinstance(editor, HttpResponse):
-            return editor
         return store_draft(request, change, editor.api_document(), editor.version, editor.reason)
     doc = parse_or_none(change.working_document)
     if doc is None:
@@ -172,23 +155,26 @@ def change_edit(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
 
 
 @require_POST
-@draft_view
+@checking_view
 def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """Validate without saving. htmx (a field was left): the feedback of the row it is in, the
     diff and the readiness, swapped in place. Without JavaScript: the whole page."""
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     data = editor.api_document()
     if not request.htmx:
-        return editor_page(request, change, redrawn(data, change, editor.version, editor.reason))
+        again, doc = redrawn(data, change, editor.version, editor.reason)
+        return editor_page(request, change, again, written=doc)
     doc = document.parse(data)
     findings = services.change_request_findings(change, doc)
     editor.place(findings)
     row = control_row_of(editor, (request.htmx.target or "").removeprefix("row-"))
     main = Slots("draft", editor.main.feedback, oob=True)
     feedback = row_slots_oob(row) if row else [main["description"], main["reason"]]
-    feedback += [editor.page_slot(oob=True), editor.controls_slot(oob=True)]
+    feedback += [
+        editor.page_slot(oob=True),
+        editor.controls_slot(oob=True),
+        editor.tags_slot(oob=True),
+    ]
     context = {"editor": editor, "feedback": feedback, "change": change}
     context.update(preview=diff_preview(change, doc, findings), urls=page_urls(change))
     return render(request, f"{EDIT}#check-result", context)
@@ -197,13 +183,7 @@ def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
 @require_POST
 @draft_view
 def change_discard(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
-    try:
-        services.change_request_discard(user=request.user, change_id=change.pk)
-    except services.PermissionRefused as refusal:
-        return refused(request, refusal)
-    except services.TransitionRefused as refusal:
-        messages.error(request, refusal.message)
-        return redirect("frameworks:change-detail", change.pk)
+    services.change_request_discard(user=request.user, change_id=change.pk)
     messages.success(request, f"Draft #{change.pk} discarded.")
     if change.framework_id:
         return redirect("frameworks:detail", change.target.slug, change.framework_name)

@@ -122,8 +122,6 @@ def _store_json(
 def change_to_json(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """From the form to JSON with what was typed, not saved yet."""
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     data = editor.api_document()
     form = JsonDraftForm(initial=_json_initial(data, editor.version, editor.reason))
     return _json_page(request, change, form, data, notice="Shown as JSON; not saved yet.")

@@ -53,8 +53,8 @@ def _reshaped(
     blank_rows: Mapping[int, int] | None = None,
 ) -> HttpResponse:
     """The whole page after a reshaping button, without JavaScript: unsaved, not checked."""
-    again = redrawn(data, change, editor.version, editor.reason, blank_rows=blank_rows)
-    return editor_page(request, change, again, check=False, notice=notice)
+    again, doc = redrawn(data, change, editor.version, editor.reason, blank_rows=blank_rows)
+    return editor_page(request, change, again, check=False, written=doc, notice=notice)
 
 
 @require_POST
@@ -63,8 +63,6 @@ def change_control(request: AuthedRequest, change: ChangeRequest) -> HttpRespons
     """A control row drawn again: after switching its control (other typed fields) or its
     scope kind. Typed values the new control does not take become name/value rows."""
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     if not request.htmx:
         return _reshaped(request, change, editor, editor.api_document())
     form = control_row_of(editor, (request.htmx.target or "").removeprefix("row-"))
@@ -89,8 +87,6 @@ def change_add_control(request: AuthedRequest, change: ChangeRequest) -> HttpRes
         context["management"] = {"prefix": "controls", "total": total + 1, "max": capacity}
         return render(request, f"{EDIT}#control-added", context)
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     data = editor.api_document()
     if len(data["FrameworkControls"]) >= capacity:
         return _reshaped(request, change, editor, data, f"The form holds at most {capacity}.")
@@ -105,8 +101,6 @@ def change_remove_control(request: AuthedRequest, change: ChangeRequest) -> Http
     if request.htmx:
         return render(request, f"{EDIT}#control-removed", {})
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     form = control_row_of(editor, request.POST.get("row", ""))
     if form is not None:
         form.submitted = False
@@ -118,8 +112,6 @@ def change_remove_control(request: AuthedRequest, change: ChangeRequest) -> Http
 def change_move_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """Move a control up or down ("controls-3:up"). AWS keeps no order; people read one."""
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     prefix, _, way = request.POST.get("move", "").partition(":")
     data = editor.api_document()
     controls = data["FrameworkControls"]
@@ -131,7 +123,7 @@ def change_move_control(request: AuthedRequest, change: ChangeRequest) -> HttpRe
             controls[i], controls[j] = controls[j], controls[i]
     if not request.htmx:
         return _reshaped(request, change, editor, data)
-    again = redrawn(data, change, editor.version, editor.reason)
+    again, _ = redrawn(data, change, editor.version, editor.reason)
     context = {"editor": again, "change": change, "urls": page_urls(change)}
     return render(request, f"{EDIT}#controls", context)
 
@@ -153,8 +145,6 @@ def change_add_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpR
         context["management"] = management(f"mgmt-{params}", params, total + 1, oob=True)
         return render(request, f"{EDIT}#raw-added", context)
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     rows = {form.prefix: (index, form) for index, form in enumerate(editor.rows())}
     index, form = rows.get(prefix, (None, None))
     if index is None or form is None or len(form.raw_rows()) >= RAW_PARAMETER_CAPACITY:
@@ -170,8 +160,6 @@ def change_remove_parameter(request: AuthedRequest, change: ChangeRequest) -> Ht
     if request.htmx:
         return render(request, f"{EDIT}#control-removed", {})
     editor = posted_editor(request, change)
-    if isinstance(editor, HttpResponse):
-        return editor
     target = request.POST.get("row", "")
     for form in editor.rows():
         for row in form.raw_rows():

@@ -28,7 +28,7 @@ def _get_target_for(request: AuthedRequest, slug: str, action: Action) -> Target
 def framework_list(request: AuthedRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
         raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
-    targets = list(access.visible_targets(request.user).order_by("display_name"))
+    targets = list(access.targets_for(request.user, Action.VIEW).order_by("display_name"))
     frameworks = Framework.objects.filter(target__in=targets).order_by(
         "target_id", "-present", "name"
     )
@@ -65,6 +65,7 @@ def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResp
     if request.htmx:
         return render(request, "frameworks/detail.html#history", {"page": page})
     doc = document.parse(framework.api_document())
+    recording = target_obj.recording
     controls = [
         {
             "index": index,
@@ -80,14 +81,24 @@ def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResp
                 for p in control.parameters
             ],
             "scope_words": document.describe_scope(control.scope),
+            "unrecorded": document.type_words(document.unrecorded(control, recording))
+            if recording is not None
+            else "",
         }
         for index, control in enumerate(doc.controls, start=1)
     ]
-    return render(
-        request,
-        "frameworks/detail.html",
-        {"target": target_obj, "framework": framework, "controls": controls, "page": page},
-    )
+    context = {
+        "target": target_obj,
+        "framework": framework,
+        "controls": controls,
+        "page": page,
+        "tags": sorted((framework.tags or {}).items()),
+        "status_words": document.framework_status_words(framework.framework_status),
+        "recording_words": document.recording_words(doc, recording, target_obj.region)
+        if recording is not None
+        else "",
+    }
+    return render(request, "frameworks/detail.html", context)
 
 
 @require_POST

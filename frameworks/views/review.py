@@ -1,23 +1,18 @@
 """Review: the change page, the approvers' queue, and one POST per transition.
 
 Views only read input and call a service; the services decide who may do what and record every
-refusal. A refusal because of who asked (``PermissionRefused``) is answered 403 with its
-sentence; any other refusal (wrong state, no reason, a proposal that moved on) is shown as a
-message on the change page, nothing having changed.
+refusal, and ``refusals.answers_refusals`` turns a refusal into the answer. The page's buttons
+are ``services.allowed_actions``.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from frameworks import access, document, queries, services
 from frameworks.access import Action
@@ -31,21 +26,16 @@ from frameworks.models import (
     HistoryEvent,
 )
 from frameworks.views.http import AuthedRequest
+from frameworks.views.refusals import answers_refusals, forbidden
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
-
-def _forbidden(request: AuthedRequest, message: str, *, recorded: bool = False) -> HttpResponse:
-    """403 with a sentence saying why (and whether the attempt went into the history)."""
-    context = {"message": message, "recorded": recorded}
-    return render(request, "frameworks/refused.html", context, status=403)
+    pass
 
 
 @require_GET
 def review_queue(request: AuthedRequest) -> HttpResponse:
     if not access.can_anywhere(request.user, Action.APPROVE):
-        return _forbidden(request, "Only approvers have a review queue.")
+        return forbidden(request, "Only approvers have a review queue.")
     changes = list(
         queries.awaiting_review(request.user)
         .select_related("target", "base_version", "proposed_version")
@@ -83,6 +73,12 @@ def _documents(
             proposed = document.parse(change.working_document)
         except document.DocumentError:
             proposed = None
+    # Versions keep no tags: the change holds the base's and the proposed ones (None: the
+    # proposal leaves them alone, so the diff shows no tag change).
+    if base is not None:
+        base.tags = dict(change.base_tags) if change.base_tags is not None else None
+    if proposed is not None:
+        proposed.tags = dict(change.proposed_tags) if change.proposed_tags is not None else None
     for doc in (base, proposed):
         if doc is not None:
             doc.name = change.framework_name
@@ -166,37 +162,11 @@ def _findings(change: ChangeRequest, proposed: document.Document | None) -> list
     return services.change_request_findings(change, doc)
 
 
-def _buttons(user: User, change: ChangeRequest) -> dict[str, bool]:
-    """The actions this viewer may take now: the services' rules, read ahead of time."""
-    target, state = change.target, change.state
-    author = change.author_id is not None and change.author_id == user.pk
-    author = author and access.can(user, Action.EDIT, target)
-    reviewer = access.can(user, Action.APPROVE, target) and change.author_id != user.pk
-    base_moved = change.kind != ChangeKind.CREATE and (
-        change.framework is None
-        or not change.framework.present
-        or change.framework.content_hash != change.base_hash
-    )
-    return {
-        "submit": author and state == ChangeState.DRAFT,
-        "approve": reviewer and state == ChangeState.SUBMITTED,
-        "reject": reviewer and state == ChangeState.SUBMITTED,
-        "reopen": author and state == ChangeState.SUBMITTED,
-        "withdraw": (author and state in (ChangeState.SUBMITTED, ChangeState.APPROVED))
-        or (access.can(user, Action.WITHDRAW_ANY, target) and state == ChangeState.APPROVED),
-        "rebase": author
-        and (state == ChangeState.STALE or (state == ChangeState.DRAFT and base_moved)),
-        "comment": access.can(user, Action.COMMENT, target),
-        "start_from": change.is_final and access.can(user, Action.EDIT, target),
-        "edit": author and state == ChangeState.DRAFT,
-    }
-
-
 @require_GET
 def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
     if not access.can(request.user, Action.VIEW, change.target):
-        return _forbidden(request, "You have no role on the target of this change.")
+        return forbidden(request, "You have no role on the target of this change.")
     base, proposed = _documents(change)
     changes = document.diff(base, proposed)
     decisions = change.current_decisions()
@@ -218,33 +188,12 @@ def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             ),
             "comments": list(change.comments.order_by("id")),
             "timeline": list(HistoryEvent.objects.filter(change_request=change).order_by("id")),
-            "can": _buttons(request.user, change),
+            "can": services.allowed_actions(request.user, change),
         },
     )
 
 
 # --- the transitions: one POST each ---------------------------------------------------------
-
-
-def _answer_refusals(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """403 with the service's sentence when it is about who asked; 404 for a change that does
-    not exist; otherwise the sentence as a message on the change page."""
-
-    @functools.wraps(view)
-    def wrapped(request: AuthedRequest, pk: int) -> HttpResponse:
-        try:
-            return view(request, pk)
-        except services.PermissionRefused as refusal:
-            return _forbidden(request, refusal.message, recorded=True)
-        except services.TransitionRefused as refusal:
-            if refusal.code == "not_found":
-                raise Http404(refusal.message) from None
-            messages.error(request, refusal.message)
-            if request.htmx:
-                return HttpResponseClientRedirect(reverse("frameworks:change-detail", args=[pk]))
-            return redirect("frameworks:change-detail", pk)
-
-    return wrapped
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -255,7 +204,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_submit(
         user=request.user,
@@ -268,7 +217,7 @@ def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_approve(request: AuthedRequest, pk: int) -> HttpResponse:
     change = services.change_request_approve(
         user=request.user,
@@ -284,7 +233,7 @@ def change_approve(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_reject(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_reject(
         user=request.user,
@@ -297,7 +246,7 @@ def change_reject(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_reopen(
         user=request.user, change_id=pk, reason=request.POST.get("reason", "")
@@ -307,7 +256,7 @@ def change_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_withdraw(
         user=request.user, change_id=pk, reason=request.POST.get("reason", "")
@@ -317,7 +266,7 @@ def change_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_rebase(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_rebase(user=request.user, change_id=pk)
     messages.success(
@@ -327,7 +276,7 @@ def change_rebase(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_comment(
         user=request.user, change_id=pk, body=request.POST.get("body", "")
@@ -347,7 +296,7 @@ def change_comment(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@_answer_refusals
+@answers_refusals
 def change_start_from(request: AuthedRequest, pk: int) -> HttpResponse:
     """'Start a new change from this one': a new draft with an ended change's document."""
     new = services.change_request_start_from(user=request.user, change_id=pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from frameworks.document import Finding
+from frameworks.document import Document, Finding, update_kwargs
 
 
 def control(name: str, scope: dict[str, Any] | None = None, **parameters: str) -> dict[str, Any]:
@@ -26,6 +26,14 @@ def framework(*controls: dict[str, Any], **members: Any) -> dict[str, Any]:
     data.update(members)
     data["FrameworkControls"] = list(controls)
     return data
+
+
+def create_arguments(doc: Document) -> dict[str, Any]:
+    """What the worker sends to CreateFramework for `doc`: the update's arguments and the tags."""
+    out = update_kwargs(doc, doc.name or "")
+    if doc.tags is not None:
+        out["FrameworkTags"] = dict(doc.tags)
+    return out
 
 
 def found(findings: Iterable[Finding]) -> set[tuple[str, str, str]]:

@@ -13,7 +13,6 @@ from frameworks.document import (
     Parameter,
     Scope,
     content_hash,
-    create_kwargs,
     normalise,
     parse,
     to_api,
@@ -220,18 +219,6 @@ def test_update_kwargs_are_exactly_those_of_update_framework() -> None:
         "FrameworkName": "n",
         "FrameworkControls": [{"ControlName": ENCRYPTED}],
     }
-
-
-def test_create_kwargs_need_a_name_and_carry_the_tags() -> None:
-    doc = parse(framework(control(ENCRYPTED), FrameworkTags=[{"Key": "a", "Value": "b"}]))
-    assert create_kwargs(doc) == {
-        "FrameworkName": "test_framework",
-        "FrameworkControls": [{"ControlName": ENCRYPTED}],
-        "FrameworkTags": {"a": "b"},
-    }
-    doc.name = None
-    with pytest.raises(ValueError, match="needs a name"):
-        create_kwargs(doc)
 
 
 def test_parse_keeps_empties_as_written() -> None:

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from frameworks.document import (
     DocumentError,
     content_hash,
-    create_kwargs,
     has_errors,
     normalise,
     parse,
@@ -39,6 +38,8 @@ from frameworks.document.catalog import (
     ControlSpec,
     ParameterSpec,
 )
+
+from .builders import create_arguments
 
 SETTINGS = settings(
     deadline=None,
@@ -279,7 +280,7 @@ def _botocore_accepts(data: Any) -> None:
     name = doc.name or "generated_name"
     for params, shape in (
         (update_kwargs(doc, name), UPDATE_SHAPE),
-        (create_kwargs(parse({**to_api(doc), "FrameworkName": name})), CREATE_SHAPE),
+        (create_arguments(parse({**to_api(doc), "FrameworkName": name})), CREATE_SHAPE),
     ):
         report = ParamValidator().validate(params, shape)
         assert not report.has_errors(), report.generate_report()

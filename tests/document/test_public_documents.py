@@ -14,9 +14,9 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from frameworks.document import create_kwargs, has_errors, parse, validate_data
+from frameworks.document import has_errors, parse, validate_data
 
-from .builders import found
+from .builders import create_arguments, found
 
 DOCUMENTS = json.loads((Path(__file__).parent / "public_framework_documents.json").read_text())
 
@@ -130,7 +130,7 @@ def test_botocore_agrees_wherever_it_checks(
     doc = parse(data)
     if doc.name is None:
         doc.name = "generated_by_cloudformation"
-    report = ParamValidator().validate(create_kwargs(doc), shape)
+    report = ParamValidator().validate(create_arguments(doc), shape)
     if any(code == "scope.resource_ids_empty" for _, code, _ in verdict):
         assert report.has_errors()
     if not has_errors(validate_data(data)):

@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from frameworks import tasks
 from frameworks.models import ChangeRequest, ChangeState
 from tests.e2e.conftest import log_in
-from tests.factories import make_target
-from tests.review_builders import draft, live_framework
+from tests.factories import draft, live_framework, make_target
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

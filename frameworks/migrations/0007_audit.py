@@ -56,7 +56,7 @@ def uninstall_search(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("frameworks", "0005_unconfirmed_state"),
+        ("frameworks", "0006_tags"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
