@@ -24,8 +24,7 @@ from frameworks.models import (
 from frameworks.queries import audit
 from tests.audit_builders import rows, set_time
 from tests.conftest import client_for
-from tests.factories import make_target
-from tests.review_builders import grant, user
+from tests.factories import grant, make_target, user
 
 pytestmark = pytest.mark.django_db
 

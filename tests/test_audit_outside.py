@@ -11,7 +11,7 @@ from frameworks.apply import idempotency_token
 from frameworks.history import Actor
 from frameworks.models import ChangeKind, Event, HistoryEvent
 from tests.conftest import client_for
-from tests.review_builders import grant, user
+from tests.factories import grant, user
 
 pytestmark = pytest.mark.django_db
 

@@ -20,8 +20,7 @@ from frameworks.history import Actor
 from frameworks.models import Event, HistoryCheckpoint, HistoryEvent, HistoryHead
 from tests.audit_builders import rows, set_time, signing_key
 from tests.conftest import client_for
-from tests.factories import make_target
-from tests.review_builders import grant, live_framework, submitted, user
+from tests.factories import grant, live_framework, make_target, submitted, user
 
 pytestmark = pytest.mark.django_db
 
