@@ -27,4 +27,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
 # Web by default; the worker runs `celery -A config worker`, beat `celery -A config beat`.
+# gthread workers, so a long export outlives the worker timeout (config/gunicorn.py).
 CMD ["gunicorn", "-c", "config/gunicorn.py"]

@@ -15,7 +15,8 @@ DEMO_VARS := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULA
 	AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials AWS_CONFIG_FILE=$(DATA_DIR)/aws/config \
 	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) \
 	AWS_ENDPOINT_URL_STS=http://127.0.0.1:$(EMULATOR_PORT) \
-	AWS_ENDPOINT_URL_CONFIG_SERVICE=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true
+	AWS_ENDPOINT_URL_CONFIG_SERVICE=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true \
+	HISTORY_SIGNING_KEY_FILE=$(DATA_DIR)/history-key.pem HISTORY_CHECKPOINT_SECONDS=60
 DEMO_ENV := $(DEMO_VARS) ENV_FILE=$(ENV_FILE) PATH=$(CURDIR)/$(BIN):$$PATH
 
 .PHONY: install demo test test-services lint format bench chaos clean lock
@@ -39,6 +40,8 @@ demo: install
 	mkdir -p $(DATA_DIR)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	@# The demo's own key for signing history checkpoints (see the README's "Audit").
+	test -f $(DATA_DIR)/history-key.pem || $(DEMO_ENV) $(BIN)/python manage.py history_key --generate $(DATA_DIR)/history-key.pem
 	@echo
 	@echo "  Open http://127.0.0.1:$(PORT)/ and log in with one of the users above."
 	@echo "  AWS CLI against the emulator: AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials \\"

@@ -1,9 +1,9 @@
 """gunicorn's settings, as the image runs the web: `gunicorn -c config/gunicorn.py`.
 
 gthread workers: a worker's main thread keeps telling the arbiter it is alive while its threads
-serve requests, so a long request (a sync now, a connection test, an export) is not killed at
-`timeout` the way a sync worker blocked in one request would be. `timeout` then only catches a
-worker that is truly stuck.
+serve requests, so a long request (a sync now, a connection test, a history export, an evidence
+pack) is not killed at `timeout` the way a sync worker blocked in one request would be. `timeout`
+then only catches a worker that is truly stuck.
 """
 
 from __future__ import annotations

@@ -477,6 +477,33 @@ if CELERY_VISIBILITY_TIMEOUT <= _VISIBILITY_NEEDED:
     )
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOUT
 
+# --- The history's signed checkpoints (frameworks/checkpoints.py; the README's "Audit") --------
+# The Ed25519 private key: PEM text in HISTORY_SIGNING_KEY, or a PEM file. Never in the
+# database. Without one, no checkpoints are written and the audit page says so.
+HISTORY_SIGNING_KEY = envstr("HISTORY_SIGNING_KEY")
+HISTORY_SIGNING_KEY_FILE = envstr("HISTORY_SIGNING_KEY_FILE")
+# Where verify_history and the web read the public key when they do not hold the private one.
+HISTORY_PUBLIC_KEY_FILE = envstr("HISTORY_PUBLIC_KEY_FILE")
+HISTORY_CHECKPOINT_SECONDS = envint("HISTORY_CHECKPOINT_SECONDS", 300, minimum=1)
+# Comma-separated: file:/path (or a bare path), stdout, s3://bucket/prefix.
+HISTORY_CHECKPOINT_DESTINATIONS = envlist(
+    "HISTORY_CHECKPOINT_DESTINATIONS", [f"file:{DATA_DIR / 'history-checkpoints.jsonl'}"]
+)
+for _destination in HISTORY_CHECKPOINT_DESTINATIONS:
+    if not (_destination == "stdout" or _destination.startswith(("s3://", "file:/", "/"))):
+        raise ImproperlyConfigured(
+            "HISTORY_CHECKPOINT_DESTINATIONS takes file:/path, stdout or s3://bucket/prefix, "
+            f"not {_destination!r}"
+        )
+HISTORY_CHECKPOINT_S3_LOCK_MODE = envstr("HISTORY_CHECKPOINT_S3_LOCK_MODE", "COMPLIANCE")
+if HISTORY_CHECKPOINT_S3_LOCK_MODE not in ("COMPLIANCE", "GOVERNANCE"):
+    raise ImproperlyConfigured(
+        "HISTORY_CHECKPOINT_S3_LOCK_MODE must be COMPLIANCE or GOVERNANCE, "
+        f"not {HISTORY_CHECKPOINT_S3_LOCK_MODE!r}"
+    )
+HISTORY_CHECKPOINT_S3_RETAIN_DAYS = envint("HISTORY_CHECKPOINT_S3_RETAIN_DAYS", 2557, minimum=1)
+HISTORY_CHECKPOINT_S3_REGION = envstr("HISTORY_CHECKPOINT_S3_REGION")
+
 CELERY_BEAT_SCHEDULE = {
     "sync-frameworks": {
         "task": "frameworks.tasks.sync_frameworks",
@@ -488,6 +515,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "frameworks.tasks.reconcile",
         "schedule": RECONCILE_INTERVAL_SECONDS,
         "options": {"expires": RECONCILE_INTERVAL_SECONDS},
+    },
+    "history-checkpoint": {
+        "task": "frameworks.tasks.history_checkpoint",
+        "schedule": float(HISTORY_CHECKPOINT_SECONDS),
+        "options": {"expires": float(HISTORY_CHECKPOINT_SECONDS)},
     },
 }
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from frameworks.urls import site_urlpatterns
+from frameworks.urls import audit_patterns, site_urlpatterns
 
 admin.site.site_header = "Backup frameworks administration"
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("frameworks/", include("frameworks.urls")),
+    path("audit/", include(audit_patterns)),
 ]

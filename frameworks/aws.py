@@ -444,3 +444,43 @@ def describe_config_recording(
 def _client(target: Connection, max_attempts: int, service: str) -> Any:
     """A boto3 client of ``service`` for the target (the target's role assumed, if any)."""
     return client_for(target, max_attempts=max_attempts, service=service)
+
+
+# --- S3: where the history's signed checkpoints are kept beyond the database's reach ---------
+
+
+@functools.lru_cache(maxsize=4)
+def _s3_client(region: str, timeouts: tuple[int, int]) -> Any:
+    # boto3's default chain for credentials; AWS_ENDPOINT_URL_S3 (boto3's own convention)
+    # points it at a local S3 instead of AWS.
+    session = boto3.session.Session(region_name=region or None)
+    config = Config(
+        connect_timeout=timeouts[0],
+        read_timeout=timeouts[1],
+        retries={"mode": "standard", "total_max_attempts": 3},
+        user_agent_extra="backup-frameworks-console",
+    )
+    return session.client("s3", config=config)
+
+
+def put_locked_object(
+    *, bucket: str, key: str, body: bytes, mode: str, retain_until: Any, region: str = ""
+) -> dict[str, Any]:
+    """Write one object under S3 Object Lock: nobody, the bucket's owner included (COMPLIANCE),
+    can overwrite or delete this version before `retain_until`."""
+    timeouts = (settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
+    try:
+        with _client_lock:
+            client = _s3_client(region, timeouts)
+        return client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            ObjectLockMode=mode,
+            ObjectLockRetainUntilDate=retain_until,
+            # Object Lock requires an integrity checksum on every write.
+            ChecksumAlgorithm="SHA256",
+        )
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise _translate(exc, "PutObject") from exc

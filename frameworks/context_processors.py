@@ -21,6 +21,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "user_roles": sorted(access.roles_on(user, None)),
         "can_manage": access.can(user, access.Action.MANAGE, None),
         "can_review": can_review,
+        "can_audit": access.can_anywhere(user, access.Action.VIEW),
         # A callable: the template calls it (one COUNT query) only where it shows the count.
         "review_count": functools.partial(_review_count, user) if can_review else 0,
     }

@@ -143,3 +143,37 @@ def failure_note(error: dict | None) -> str:
     words = error.get("words") or error.get("message") or "The apply worker gave up."
     code = error.get("code")
     return f"{words} ({code})" if code else str(words)
+
+
+def admins_of(target: Target) -> QuerySet:
+    """Active users who are admins of `target` (the admin group, the role granted for this
+    target, or superusers) and have an e-mail address."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(
+            Q(groups__name=Role.ADMIN)
+            | Q(is_superuser=True)
+            | Q(target_roles__target=target, target_roles__group__name=Role.ADMIN)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def changed_outside(target: Target, names: list[str]) -> None:
+    """Tell the target's admins that sync found frameworks changed in AWS by someone other than
+    this console (their IdempotencyToken is not one of ours): nobody reviewed those changes."""
+    if not names:
+        return
+    audit = getattr(settings, "SITE_URL", "").rstrip("/") + reverse("audit:page")
+    body = (
+        f"Sync found {len(names)} framework{'' if len(names) == 1 else 's'} in "
+        f"{target.display_name} ({target.region}) changed in AWS outside this console, so "
+        "without its review:\n\n"
+        + "".join(f"- {name}\n" for name in names)
+        + f"\nSee them on the audit page: {audit}?target={target.slug}&outside=1\n"
+    )
+    subject = f"[{settings.SITE_NAME}] Frameworks changed outside the console in {target}"
+    _send_on_commit([EmailMessage(subject, body, to=[user.email]) for user in admins_of(target)])

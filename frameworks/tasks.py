@@ -9,7 +9,7 @@ from celery import current_app, shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 
-from frameworks import apply
+from frameworks import apply, checkpoints
 from frameworks.services import sync
 
 log = logging.getLogger(__name__)
@@ -66,3 +66,11 @@ def reconcile() -> None:
     leases, settle unconfirmed changes, re-enqueue what the broker lost."""
     for change_id in apply.changes_reconcile(queue_depth=apply_queue_depth()):
         apply_change.delay(change_id)
+
+
+@shared_task(ignore_result=True)
+def history_checkpoint() -> None:
+    """Run by beat every HISTORY_CHECKPOINT_SECONDS: sign the chain head and write it out."""
+    checkpoint = checkpoints.checkpoint_write()
+    if checkpoint:
+        log.info("history checkpoint at row %s", checkpoint.row_id)

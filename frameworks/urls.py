@@ -1,6 +1,16 @@
 from django.urls import path
 
-from frameworks.views import apply, editor, editor_json, editor_rows, health, oidc, review, targets
+from frameworks.views import (
+    apply,
+    audit,
+    editor,
+    editor_json,
+    editor_rows,
+    health,
+    oidc,
+    review,
+    targets,
+)
 from frameworks.views import frameworks as pages
 
 app_name = "frameworks"
@@ -87,3 +97,15 @@ site_urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
 ]
+
+#: The audit page, mounted at /audit/ with the namespace "audit" (config/urls.py).
+audit_patterns = (
+    [
+        path("", audit.audit_page, name="page"),
+        path("events/<int:pk>/", audit.audit_event, name="event"),
+        path("export.csv", audit.audit_export, {"fmt": "csv"}, name="export-csv"),
+        path("export.jsonl", audit.audit_export, {"fmt": "jsonl"}, name="export-jsonl"),
+        path("evidence-pack/", audit.audit_pack, name="pack"),
+    ],
+    "audit",
+)

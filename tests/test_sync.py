@@ -190,8 +190,9 @@ def test_sync_writes_the_mirror_in_a_constant_number_of_queries(
             ],
         )
     # lease, target, savepoint, open changes, existing, versions insert + read, insert,
-    # update, history head, history insert, head update, target, savepoint, release
-    with django_assert_max_num_queries(15):
+    # update, history head, history insert, head update, the admins to tell about frameworks
+    # made outside the console, target, savepoint, release
+    with django_assert_max_num_queries(16):
         result = services.target_sync(target_id=target.pk)
     assert len(result.created) == 5 and result.unchanged == 5
 
@@ -396,8 +397,9 @@ def test_sync_with_history_takes_the_same_queries_at_any_size(
     for i in range(size // 3):
         aws.create_framework(FrameworkName=f"g{i}", FrameworkControls=_controls(200 + i))
     # lease, target, savepoint, open changes, existing, versions insert + read, insert, update,
-    # vanished, stale, history head, history insert, head update, target, savepoint, release
-    with django_assert_num_queries(17):
+    # vanished, stale, history head, history insert, head update, the admins to tell about
+    # frameworks changed outside the console, target, savepoint, release
+    with django_assert_num_queries(18):
         result = services.target_sync(target_id=target.pk)
     assert len(result.changed) == len(result.gone) == len(result.created) == size // 3
     assert result.stale == [change.pk]

@@ -21,11 +21,22 @@ from frameworks.models.changes import (
     Decision,
     DocumentVersion,
 )
-from frameworks.models.history import ActorKind, Event, HistoryEvent, HistoryHead, Outcome
+from frameworks.models.history import (
+    EVENT_GROUPS,
+    ActorKind,
+    Event,
+    EventGroup,
+    HistoryCheckpoint,
+    HistoryEvent,
+    HistoryHead,
+    Outcome,
+    events_of,
+)
 from frameworks.models.immutable import ImmutableModel, ImmutableQuerySet, ImmutableRowError
 from frameworks.models.targets import Framework, FrameworkQuerySet, Role, Target, TargetRole
 
 __all__ = [
+    "EVENT_GROUPS",
     "FINAL_STATES",
     "IN_FLIGHT_STATES",
     "OPEN_STATES",
@@ -39,8 +50,10 @@ __all__ = [
     "Decision",
     "DocumentVersion",
     "Event",
+    "EventGroup",
     "Framework",
     "FrameworkQuerySet",
+    "HistoryCheckpoint",
     "HistoryEvent",
     "HistoryHead",
     "ImmutableModel",
@@ -50,4 +63,5 @@ __all__ = [
     "Role",
     "Target",
     "TargetRole",
+    "events_of",
 ]

@@ -35,6 +35,7 @@ worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` 
 from __future__ import annotations
 
 from frameworks.services.actions import AllowedActions, allowed_actions
+from frameworks.services.audit import history_record_export
 from frameworks.services.base import PermissionRefused, TransitionRefused
 from frameworks.services.drafts import (
     change_request_check_editor,
@@ -105,6 +106,7 @@ __all__ = [
     "change_request_start_from",
     "change_request_submit",
     "change_request_withdraw",
+    "history_record_export",
     "mirror_document",
     "sync_all",
     "target_add",

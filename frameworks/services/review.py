@@ -383,7 +383,11 @@ def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
         change_request=change, author=user, author_name=user.get_username(), body=body
     )
     history.append(
-        Event.COMMENTED, call.actor, change_request=change, details={"comment_id": comment.pk}
+        Event.COMMENTED,
+        call.actor,
+        change_request=change,
+        # The text too, so the audit page's search finds what was said.
+        details={"comment_id": comment.pk, "comment": body},
     )
     return comment
 

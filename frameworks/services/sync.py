@@ -29,6 +29,7 @@ from frameworks.models import (
     DocumentVersion,
     Event,
     Framework,
+    HistoryEvent,
     Target,
 )
 from frameworks.services import live as aws_live
@@ -214,6 +215,7 @@ class _Mirror:
             "arn": values["arn"],
             "content_hash": values["content_hash"] or None,
             "deployment_status": values["deployment_status"],
+            "idempotency_token": values["idempotency_token"],
         }
         framework = self.existing.get(name)
         old_tags = framework.tags if framework is not None else None
@@ -353,6 +355,7 @@ def _write_mirror(
     docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
     docs += [live for c in stale if (live := mirror.live.get(c.framework_name)) is not None]
     versions = DocumentVersion.record_many(docs)
+    outside = _mark_outside(target, mirror.seen)
     mirror.save()
     if stale:
         ChangeRequest.objects.filter(pk__in=[c.pk for c in stale]).update(
@@ -376,6 +379,7 @@ def _write_mirror(
     history.append_many(entries)
     for change in stale:
         notifications.author_news(change, "stale")  # on commit
+    notifications.changed_outside(target, outside)
     for change, found in settle:
         worker.change_request_settle(change_id=change.pk, described=found.answer, by="sync")
         result.settled.append(change.pk)
@@ -387,6 +391,45 @@ def _write_mirror(
         config_recording=recording[0],
         config_recording_error=recording[1],
     )
+
+
+def _ours(tokens: dict[str, str], target: Target) -> set[str]:
+    """The tokens among `tokens` (name -> token) that this console sent: ``change-<id>-...``
+    where change <id> is of this framework and its worker recorded sending exactly that token
+    (the history's attempt rows hold every request, token included)."""
+    ids: dict[int, str] = {}
+    for name, token in tokens.items():
+        parts = token.split("-")
+        if len(parts) == 3 and parts[0] == "change" and parts[1].isdigit():
+            ids[int(parts[1])] = name
+    if not ids:
+        return set()
+    sent = HistoryEvent.objects.filter(
+        change_request_id__in=list(ids),
+        change_request__target=target,
+        event=Event.ATTEMPT_STARTED,
+    ).values_list("change_request_id", "framework_name", "details__request__IdempotencyToken")
+    return {token for change_id, name, token in sent if ids.get(change_id) == name and token}
+
+
+def _mark_outside(target: Target, seen: list[_Seen]) -> list[str]:
+    """Flag the frameworks AWS holds that someone other than this console changed: a changed
+    one, or a new one in a target synced before, whose token is not one of ours. Their rows say
+    so (details.outside_console) for the audit page's filter; the names go to the admins."""
+    candidates = {
+        s.name: s.details.get("idempotency_token") or ""
+        for s in seen
+        if s.event == Event.SYNC_CHANGED
+        or (s.event == Event.SYNC_NEW and target.last_synced_at is not None)
+    }
+    if not candidates:
+        return []
+    ours = _ours(candidates, target)
+    outside = [name for name, token in candidates.items() if token not in ours]
+    for s in seen:
+        if s.name in outside and s.event in (Event.SYNC_CHANGED, Event.SYNC_NEW):
+            s.details["outside_console"] = True
+    return sorted(outside)
 
 
 def _stale_entry(

@@ -1,0 +1,191 @@
+"""Check an evidence pack offline: python verify.py pack.zip [--key-id KEY_ID]
+
+Needs Python 3.11+ and the `cryptography` package, nothing else (not the console, not its
+database). It checks, and says which check failed:
+
+1. manifest.json is signed (manifest.sig) by the key in public-key.pem; pass --key-id with the
+   key id the console's README or `manage.py history_key` shows, so a pack re-signed with
+   another key is refused too;
+2. every file in the pack has the SHA-256 the manifest lists, and no file is missing or extra;
+3. both checkpoints (checkpoints/start.json and end.json) are signed by the same key;
+4. chain.jsonl runs from the start checkpoint's row to the end checkpoint's row without a gap:
+   every row's previous hash is the row before it's hash, every full row's hash is recomputed
+   from its content, and the last row's hash is the end checkpoint's;
+5. every row of history.jsonl (the period's rows) is in the chain, unchanged.
+
+Exit status 0 when everything holds, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import sys
+import zipfile
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+GENESIS = "0" * 64
+#: The columns a row's hash covers (frameworks/history.py, canonical()).
+HASHED = [
+    "id",
+    "created_at",
+    "actor_id",
+    "actor_name",
+    "actor_kind",
+    "actor_host",
+    "target_id",
+    "framework_name",
+    "change_request_id",
+    "event",
+    "outcome",
+    "version_before_id",
+    "version_after_id",
+    "details",
+    "correlation_id",
+    "schema_version",
+    "prev_hash",
+]
+CHECKPOINT_FIELDS = ("type", "row_id", "row_hash", "at", "key_id")
+
+
+class Failed(Exception):
+    pass
+
+
+def _canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    content = {name: row[name] for name in HASHED}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def checkpoint(text: str, key: Ed25519PublicKey, name: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+        signature = base64.b64decode(record.pop("signature"), validate=True)
+        payload = {k: record[k] for k in CHECKPOINT_FIELDS}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Failed(f"{name} is not a checkpoint record ({exc})") from None
+    if payload["key_id"] != key_id(key):
+        raise Failed(f"{name} is signed with another key ({payload['key_id']})")
+    try:
+        key.verify(signature, _canonical(payload))
+    except InvalidSignature:
+        raise Failed(f"{name} was edited: its signature does not match") from None
+    return payload
+
+
+def verify(path: str, expected_key_id: str | None = None) -> list[str]:
+    """Every check in order; the lines of a report. Raises Failed at the first that fails."""
+    report = []
+    with zipfile.ZipFile(path) as pack:
+        names = set(pack.namelist())
+        for needed in ("manifest.json", "manifest.sig", "public-key.pem"):
+            if needed not in names:
+                raise Failed(f"the pack has no {needed}")
+        key = serialization.load_pem_public_key(pack.read("public-key.pem"))
+        if not isinstance(key, Ed25519PublicKey):
+            raise Failed("public-key.pem is not an Ed25519 key")
+        if expected_key_id and key_id(key) != expected_key_id:
+            raise Failed(f"the pack is signed with key {key_id(key)}, not {expected_key_id}")
+        manifest_bytes = pack.read("manifest.json")
+        try:
+            key.verify(base64.b64decode(pack.read("manifest.sig")), manifest_bytes)
+        except InvalidSignature:
+            raise Failed("manifest.json was edited: its signature does not match") from None
+        report.append(f"manifest signed by key {key_id(key)}")
+        manifest = json.loads(manifest_bytes)
+        listed = manifest["files"]
+        unsigned = {"manifest.json", "manifest.sig", "public-key.pem"}
+        for name in sorted(names - unsigned - set(listed)):
+            raise Failed(f"{name} is in the pack but not in the manifest")
+        for name, digest in sorted(listed.items()):
+            if name not in names:
+                raise Failed(f"{name} is in the manifest but missing from the pack")
+            if hashlib.sha256(pack.read(name)).hexdigest() != digest:
+                raise Failed(f"{name} was altered: its SHA-256 is not the manifest's")
+        report.append(f"{len(listed)} files match the manifest")
+
+        start = checkpoint(
+            pack.read("checkpoints/start.json").decode(), key, "the start checkpoint"
+        )
+        end = checkpoint(pack.read("checkpoints/end.json").decode(), key, "the end checkpoint")
+        report.append(
+            f"checkpoints signed: row {start['row_id']} ({start['at']}) and row "
+            f"{end['row_id']} ({end['at']})"
+        )
+
+        expected_id, prev = start["row_id"] + 1, start["row_hash"]
+        full: dict[int, str] = {}
+        with pack.open("chain.jsonl") as chain:
+            for number, line in enumerate(chain, start=1):
+                row = json.loads(line)
+                if row["id"] != expected_id:
+                    raise Failed(
+                        f"chain.jsonl line {number}: row {row['id']} where row {expected_id} "
+                        "should be (a row was left out or added)"
+                    )
+                if row["prev_hash"] != prev:
+                    raise Failed(
+                        f"chain.jsonl line {number}: row {row['id']} is not chained to row "
+                        f"{expected_id - 1}"
+                    )
+                if "event" in row:
+                    if row_hash(row) != row["row_hash"]:
+                        raise Failed(
+                            f"row {row['id']} was altered: its content no longer matches its hash"
+                        )
+                    full[row["id"]] = row["row_hash"]
+                expected_id, prev = row["id"] + 1, row["row_hash"]
+        if expected_id - 1 != end["row_id"] or prev != end["row_hash"]:
+            raise Failed(
+                f"the chain ends at row {expected_id - 1}, not at the end checkpoint's row "
+                f"{end['row_id']} with its hash"
+            )
+        report.append(
+            f"chain holds from row {start['row_id'] + 1} to {end['row_id']} "
+            f"({len(full)} rows in full)"
+        )
+
+        count = 0
+        with pack.open("history.jsonl") as period:
+            for line in period:
+                row = json.loads(line)
+                if full.get(row["id"]) != row["row_hash"] or row_hash(row) != row["row_hash"]:
+                    raise Failed(f"history.jsonl row {row['id']} is not the chain's row")
+                count += 1
+        report.append(f"{count} rows of the period are in the chain, unchanged")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check an evidence pack offline.")
+    parser.add_argument("pack")
+    parser.add_argument("--key-id", help="the key id the pack must be signed with")
+    args = parser.parse_args(argv)
+    try:
+        for line in verify(args.pack, args.key_id):
+            print(f"ok: {line}")
+    except (Failed, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        print(f"FAILED: {exc}")
+        return 1
+    print("The pack is intact.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
