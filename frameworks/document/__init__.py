@@ -39,6 +39,8 @@ from frameworks.document.words import (
     describe_control,
     describe_parameter,
     describe_scope,
+    finding_field_words,
+    finding_words,
 )
 
 __all__ = [
@@ -64,6 +66,8 @@ __all__ = [
     "describe_scope",
     "diff",
     "diff_text",
+    "finding_field_words",
+    "finding_words",
     "has_errors",
     "load_limits",
     "normalise",

@@ -33,6 +33,7 @@ from frameworks.views.editing import (
     page_urls,
     posted_editor,
     redrawn,
+    reshaped_fragment,
 )
 
 
@@ -69,7 +70,8 @@ def change_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
         return HttpResponse("No such control row.", status=400)
     control = document.parse({"FrameworkControls": [form.api_control()]}).controls[0]
     context = {"form": redraw_control(control, form.prefix), "change": change}
-    return render(request, f"{EDIT}#control-row", {**context, "urls": page_urls(change)})
+    response = render(request, f"{EDIT}#control-row", {**context, "urls": page_urls(change)})
+    return reshaped_fragment(response)
 
 
 @require_POST
@@ -84,7 +86,7 @@ def change_add_control(request: HttpRequest, change: ChangeRequest) -> HttpRespo
             return HttpResponse(f"The form holds at most {capacity} controls.", status=400)
         context = {"form": new_control_form(total), "change": change, "urls": page_urls(change)}
         context["management"] = {"prefix": "controls", "total": total + 1, "max": capacity}
-        return render(request, f"{EDIT}#control-added", context)
+        return reshaped_fragment(render(request, f"{EDIT}#control-added", context))
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
         return editor
@@ -100,7 +102,7 @@ def change_add_control(request: HttpRequest, change: ChangeRequest) -> HttpRespo
 def change_remove_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page (the formset skips missing rows)."""
     if request.htmx:
-        return render(request, f"{EDIT}#control-removed", {})
+        return reshaped_fragment(render(request, f"{EDIT}#control-removed", {}))
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
         return editor
@@ -130,7 +132,7 @@ def change_move_control(request: HttpRequest, change: ChangeRequest) -> HttpResp
         return _reshaped(request, change, editor, data)
     again = redrawn(data, change, editor.version, editor.reason)
     context = {"editor": again, "change": change, "urls": page_urls(change)}
-    return render(request, f"{EDIT}#controls", context)
+    return reshaped_fragment(render(request, f"{EDIT}#controls", context))
 
 
 @require_POST
@@ -148,7 +150,7 @@ def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpRes
         params = f"{prefix}-params"
         context = {"row": new_raw_row(params, total), "change": change, "urls": page_urls(change)}
         context["management"] = management(f"mgmt-{params}", params, total + 1, oob=True)
-        return render(request, f"{EDIT}#raw-added", context)
+        return reshaped_fragment(render(request, f"{EDIT}#raw-added", context))
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
         return editor
@@ -165,7 +167,7 @@ def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpRes
 def change_remove_parameter(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page, like a control row."""
     if request.htmx:
-        return render(request, f"{EDIT}#control-removed", {})
+        return reshaped_fragment(render(request, f"{EDIT}#control-removed", {}))
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
         return editor
