@@ -15,7 +15,9 @@ from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
 
 from frameworks import access, document
 from frameworks.access import Action
+from frameworks.document.catalog import CONTROLS
 from frameworks.models import (
+    OPEN_STATES,
     Approval,
     ChangeKind,
     ChangeRequest,
@@ -208,6 +210,7 @@ class Page:
     rows: list[HistoryEvent]
     older: int | None  # the ?before= of the next page, if there is one
     before: int | None = None  # this page's cursor (None: the newest rows)
+    entries: list[Entry] = field(default_factory=list)  # the rows as a person reads them
 
 
 def _as_document(version: DocumentVersion | None) -> document.Document | None:
@@ -235,7 +238,7 @@ def framework_page(target: Target, name: str, *, before: int | None = None) -> P
     page = page[:PAGE_SIZE]
     for row in page:
         row.diff_lines = diff_lines(row)  # type: ignore[attr-defined]
-    return Page(page, older, before)
+    return Page(page, older, before, history_entries(page, newest_first=True))
 
 
 def diff_lines(row: HistoryEvent) -> list[str]:
@@ -246,3 +249,180 @@ def diff_lines(row: HistoryEvent) -> list[str]:
         count = len(row.version_after.document.get("FrameworkControls", []))
         return [f"The framework, with {count} control{'' if count == 1 else 's'}."]
     return [change.text for change in changes]
+
+
+# --- the list of changes --------------------------------------------------------------------
+
+#: Changes per page on the Changes page.
+CHANGES_PAGE_SIZE = 50
+
+
+@dataclass
+class ChangeFilters:
+    """What the Changes page is filtered by, read from its URL (anything unknown is ignored)."""
+
+    state: str = ""
+    author: str = ""
+    target: str = ""
+    framework: str = ""
+    mine: bool = False
+
+    @classmethod
+    def of(cls, params: Any) -> ChangeFilters:
+        state = params.get("state", "")
+        return cls(
+            # The states are the model's choices, so a state added there is offered here too.
+            state=state if state in ChangeState.values else "",
+            author=params.get("author", "")[:150],
+            target=params.get("target", "")[:100],
+            framework=params.get("framework", "")[:256],
+            mine=params.get("mine") == "1",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state or self.author or self.target or self.framework or self.mine)
+
+
+@dataclass
+class ChangesPage:
+    changes: list[ChangeRequest]
+    total: int
+    targets: list[Target]
+    authors: list[str]
+    frameworks: list[str]
+    number: int
+    pages: int
+
+
+def changes_list(
+    user: AbstractBaseUser | AnonymousUser, filters: ChangeFilters, *, page: int = 1
+) -> ChangesPage:
+    """Every change in the targets this user may view, newest first, filtered: four queries
+    (targets, the choices for authors and frameworks, the count, one page of rows) however
+    many changes there are."""
+    targets = list(access.visible_targets(user).order_by("display_name", "region"))
+    visible = ChangeRequest.objects.filter(target__in=[t.pk for t in targets])
+    rows = visible
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.mine:
+        rows = rows.filter(author=user.pk)
+    elif filters.author:
+        rows = rows.filter(author_name=filters.author)
+    if filters.target:
+        rows = rows.filter(target__slug=filters.target)
+    if filters.framework:
+        rows = rows.filter(framework_name=filters.framework)
+    names = visible.values_list("author_name", "framework_name").distinct()
+    authors = sorted({a for a, _ in names})
+    frameworks = sorted({f for _, f in names})
+    total = rows.count()
+    pages = max(1, -(-total // CHANGES_PAGE_SIZE))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * CHANGES_PAGE_SIZE
+    shown = list(
+        rows.select_related("target").order_by("-updated_at", "-pk")[
+            start : start + CHANGES_PAGE_SIZE
+        ]
+    )
+    return ChangesPage(shown, total, targets, authors, frameworks, number, pages)
+
+
+def open_changes(target: Target, name: str) -> list[ChangeRequest]:
+    """Changes to one framework under review or on their way to AWS (one query)."""
+    return list(
+        ChangeRequest.objects.filter(
+            target=target, framework_name=name, state__in=OPEN_STATES
+        ).order_by("pk")
+    )
+
+
+# --- history as a person reads it -----------------------------------------------------------
+
+#: The technical steps of an apply: shown folded under their attempt, below the decisions.
+TECHNICAL_EVENTS = frozenset(
+    {
+        Event.CLAIMED,
+        Event.LEASE_EXPIRED,
+        Event.ATTEMPT_STARTED,
+        Event.ATTEMPT_SUCCEEDED,
+        Event.ATTEMPT_FAILED,
+        Event.DEPLOYMENT_STATUS,
+    }
+)
+
+
+@dataclass
+class Entry:
+    """One line of a history as shown: a decision or outcome (``row``), or the technical
+    steps of one apply attempt folded into one line (``steps``)."""
+
+    row: HistoryEvent
+    steps: list[Step] = field(default_factory=list)
+    step_rows: list[HistoryEvent] = field(default_factory=list)
+
+    @property
+    def folded(self) -> bool:
+        return bool(self.step_rows)
+
+    @property
+    def attempt(self) -> int | None:
+        for row in self.step_rows:
+            if row.event == Event.CLAIMED and (row.details or {}).get("attempt"):
+                return int(row.details["attempt"])
+        return None
+
+    @property
+    def failed(self) -> bool:
+        return any(
+            row.outcome != "ok" or row.event == Event.ATTEMPT_FAILED for row in self.step_rows
+        )
+
+
+def actor_words(row: HistoryEvent) -> tuple[str, str]:
+    """(who, detail): a person by name; a process by what it is ("Apply worker", "Sync"),
+    with its process name and host as the detail a tooltip shows."""
+    if row.actor_kind == "user":
+        return row.actor_name or "someone", ""
+    who = row.get_actor_kind_display()
+    detail = " on ".join(part for part in (row.actor_name, row.actor_host) if part)
+    return who, detail
+
+
+def history_entries(rows: list[HistoryEvent], *, newest_first: bool = False) -> list[Entry]:
+    """Rows in the order given, each attempt's run of technical steps (from its claim by a
+    worker on) folded into one entry, so decisions and outcomes read first."""
+    entries: list[Entry] = []
+    for row in rows:
+        row.actor_who, row.actor_detail = actor_words(row)  # type: ignore[attr-defined]
+        if row.event not in TECHNICAL_EVENTS:
+            entries.append(Entry(row))
+            continue
+        last = entries[-1] if entries else None
+        same = (
+            last is not None and last.folded and last.row.change_request_id == row.change_request_id
+        )
+        if same and last is not None:
+            claimed = any(r.event == Event.CLAIMED for r in last.step_rows)
+            # An attempt begins with its claim: oldest first, a claim opens a new one; newest
+            # first, the claim is the attempt's last row.
+            same = not claimed if newest_first else row.event != Event.CLAIMED
+        if same and last is not None:
+            last.step_rows.append(row)
+            last.steps.append(_step(row))
+        else:
+            entries.append(Entry(row, [_step(row)], [row]))
+    return entries
+
+
+def defaults_of(control: document.Control) -> list[tuple[str, str]]:
+    """The catalogue parameters a control leaves out, each with what AWS then uses:
+    what "AWS defaults" means for it."""
+    spec = CONTROLS.get(control.name)
+    given = {p.name for p in control.parameters}
+    return [
+        (parameter.label, document.describe_absent(control.name, name, siblings=control.parameters))
+        for name, parameter in (spec.parameters.items() if spec else ())
+        if name not in given
+    ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frameworks.views import apply, editor, editor_json, editor_rows, review
+from frameworks.views import apply, changes, editor, editor_json, editor_rows, review
 from frameworks.views import frameworks as pages
 
 app_name = "frameworks"
@@ -11,6 +11,7 @@ urlpatterns = [
     # Review, apply and editor URLs come before the framework catch-all, which
     # "changes/<pk>/" would match.
     path("review/", review.review_queue, name="review-queue"),
+    path("changes/", changes.change_list, name="change-list"),
     path("changes/<int:pk>/", review.change_detail, name="change-detail"),
     path("changes/<int:pk>/submit/", review.change_submit, name="change-submit"),
     path("changes/<int:pk>/approve/", review.change_approve, name="change-approve"),

@@ -56,7 +56,9 @@ def test_a_waiting_change_polls_every_two_seconds(change, auditor):
     response = client_for(auditor).get(url(change), **HTMX)
     body = response.content.decode()
     assert 'hx-trigger="every 2s"' in body
-    assert f'hx-get="{url(change)}"' in body
+    assert f'hx-get="{url(change)}?drawn=approved"' in body
+    # The page header's state badge is swapped with the section, so the two never disagree.
+    assert '<span id="change-state" class="badge state-approved" hx-swap-oob="true">' in body
     assert "waiting for a worker" in body
     assert "<html" not in body  # the fragment only
     assert response["Cache-Control"].startswith("max-age=0")
@@ -82,6 +84,22 @@ def test_each_attempt_and_the_deployment_status_are_shown_and_polling_stops_when
     assert "AWS accepted UpdateFramework" in after
     assert "AWS finished deploying." in after
     assert "after 2 attempts" in after
+
+
+def test_a_page_drawn_before_the_change_ended_is_told_to_draw_itself_again(
+    change, auditor, emulator
+):
+    client = client_for(auditor)
+    apply.change_request_apply(change_id=change.pk, task_id="t")
+    # Drawn while approved, now applied: the buttons and timeline are out of date too.
+    response = client.get(url(change) + "?drawn=approved", **HTMX)
+    assert response["HX-Refresh"] == "true"
+    # Drawn as it is now: just the section and the header's badge.
+    response = client.get(url(change) + "?drawn=applied", **HTMX)
+    assert "HX-Refresh" not in response
+    assert 'id="change-state" class="badge state-applied" hx-swap-oob="true"' in (
+        response.content.decode()
+    )
 
 
 def test_a_failed_change_says_why_in_plain_words_with_the_raw_code(change, auditor, emulator):

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRefresh
 
 from frameworks import access
 from frameworks.access import Action
@@ -28,4 +29,11 @@ def change_apply_status(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, Action.VIEW, change.target)
     if not request.htmx:
         return redirect(reverse("frameworks:change-detail", args=[pk]) + "#apply-status")
-    return render(request, "frameworks/_apply_status.html", {"change": change})
+    drawn = request.GET.get("drawn", "")
+    if change.is_final and drawn and drawn != change.state:
+        # The change ended since the page was drawn: its buttons, decisions and timeline are
+        # now out of date too, so the page draws itself again (the header and this section
+        # already agree below, while it still polls).
+        return HttpResponseClientRefresh()
+    context = {"change": change, "drawn": drawn or change.state, "oob": True}
+    return render(request, "frameworks/_apply_status.html", context)

@@ -79,14 +79,13 @@ def framework_detail(request: HttpRequest, target: str, name: str) -> HttpRespon
                 for p in control.parameters
             ],
             "scope_words": document.describe_scope(control.scope),
+            "defaults": queries.defaults_of(control),
         }
         for index, control in enumerate(doc.controls, start=1)
     ]
-    return render(
-        request,
-        "frameworks/detail.html",
-        {"target": target_obj, "framework": framework, "controls": controls, "page": page},
-    )
+    context = {"target": target_obj, "framework": framework, "controls": controls, "page": page}
+    context["open_changes"] = queries.open_changes(target_obj, name)
+    return render(request, "frameworks/detail.html", context)
 
 
 @require_POST

@@ -98,6 +98,7 @@ def _side(doc: document.Document | None, marks: dict[int, str], params: dict[int
             "title": CONTROLS[control.name].title if control.name in CONTROLS else control.name,
             "mark": marks.get(index, ""),
             "scope_words": document.describe_scope(control.scope),
+            "defaults": queries.defaults_of(control),
             "parameters": [
                 {
                     "parameter": p,
@@ -165,6 +166,26 @@ def _findings(change: ChangeRequest, proposed: document.Document | None) -> list
     return services.change_request_findings(change, doc)
 
 
+def _worded(
+    findings: list[document.Finding],
+    proposed: document.Document | None,
+    touched: set[int],
+) -> dict[str, Any]:
+    """The findings as sentences; warnings about controls this change does not touch are only
+    counted (they were there before and are not the reviewer's question)."""
+    controls = proposed.controls if proposed is not None else []
+    shown, quiet = [], []
+    for finding in findings:
+        index = _control_index(finding.path)
+        item = {"severity": finding.severity, "words": document.finding_words(finding, controls)}
+        untouched = index is not None and index not in touched
+        if finding.severity == document.WARNING and untouched:
+            quiet.append(item)
+        else:
+            shown.append(item)
+    return {"shown": shown, "untouched": quiet}
+
+
 def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
     """The actions this viewer may take now: the services' rules, read ahead of time."""
     target, state = change.target, change.state
@@ -195,9 +216,11 @@ def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
     if not access.can(request.user, Action.VIEW, change.target):
-        return _forbidden(request, "You have no role on the target of this change.")
+        return _forbidden(request, "You have no role on the AWS account and Region of this change.")
     base, proposed = _documents(change)
     changes = document.diff(base, proposed)
+    sides = _side_by_side(base, proposed, changes)
+    touched = {i for i, item in enumerate(sides["proposed"]) if item["mark"]}
     decisions = change.current_decisions()
     return render(
         request,
@@ -206,8 +229,8 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "change": change,
             "target": change.target,
             "changes": changes,
-            "sides": _side_by_side(base, proposed, changes),
-            "findings": _findings(change, proposed),
+            "sides": sides,
+            "findings": _worded(_findings(change, proposed), proposed, touched),
             "decisions": decisions,
             # change.current_approvals() without a second query.
             "approvals": sum(
@@ -216,7 +239,9 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
             ),
             "comments": list(change.comments.order_by("id")),
-            "timeline": list(HistoryEvent.objects.filter(change_request=change).order_by("id")),
+            "timeline": queries.history_entries(
+                list(HistoryEvent.objects.filter(change_request=change).order_by("id"))
+            ),
             "can": _buttons(request.user, change),
         },
     )
@@ -262,7 +287,9 @@ def change_submit(request: HttpRequest, pk: int) -> HttpResponse:
         reason=request.POST.get("reason", ""),
         expected_version=_int_or_none(request.POST.get("version")),
     )
-    messages.success(request, "Submitted for review. The approvers of this target were told.")
+    messages.success(
+        request, "Submitted for review. The approvers of this account and Region were told."
+    )
     return redirect("frameworks:change-detail", pk)
 
 
