@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, TextField, When
+from django.db.models.functions import Cast
 
 from frameworks import access, document
 from frameworks.access import Action
@@ -24,6 +25,7 @@ from frameworks.models import (
     ChangeState,
     DocumentVersion,
     Event,
+    Framework,
     HistoryEvent,
     Target,
 )
@@ -426,3 +428,109 @@ def defaults_of(control: document.Control) -> list[tuple[str, str]]:
         for name, parameter in (spec.parameters.items() if spec else ())
         if name not in given
     ]
+
+
+# --- the frameworks list --------------------------------------------------------------------
+
+#: How the frameworks list can be sorted: the URL's word, and the order it means.
+FRAMEWORK_SORTS = {
+    "name": ("Name", ("name",)),
+    "status": ("Deployment status", ("deployment_status", "name")),
+    "last_change": ("Last change", (F("last_change").desc(nulls_last=True), "name")),
+}
+
+
+@dataclass
+class FrameworkFilters:
+    """What the frameworks list is searched and filtered by, read from its URL."""
+
+    q: str = ""
+    account: str = ""
+    region: str = ""
+    status: str = ""
+    sort: str = "name"
+
+    @classmethod
+    def of(cls, params: Any) -> FrameworkFilters:
+        sort = params.get("sort", "name")
+        return cls(
+            q=params.get("q", "").strip()[:200],
+            account=params.get("account", "")[:12],
+            region=params.get("region", "")[:32],
+            status=params.get("status", "")[:32],
+            sort=sort if sort in FRAMEWORK_SORTS else "name",
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.account or self.region or self.status)
+
+
+@dataclass
+class FrameworkList:
+    groups: list[dict[str, Any]]
+    accounts: list[str]
+    regions: list[str]
+    statuses: list[str]
+    shown: int
+
+
+def _control_names_matching(text: str) -> list[str]:
+    """The catalogue controls whose API name or console title contains ``text``."""
+    needle = text.lower()
+    return [
+        name
+        for name, spec in CONTROLS.items()
+        if needle in name.lower() or needle in spec.title.lower()
+    ]
+
+
+def framework_list(
+    user: AbstractBaseUser | AnonymousUser, filters: FrameworkFilters
+) -> FrameworkList:
+    """The frameworks of every target this user may view, grouped by target, searched by name
+    or control, filtered by account, Region and deployment status: two queries (targets, then
+    the frameworks with their last history row's time) however many there are."""
+    targets = list(access.visible_targets(user).order_by("display_name", "region"))
+    accounts = sorted({t.account_id for t in targets if t.account_id})
+    regions = sorted({t.region for t in targets})
+    chosen = [
+        t
+        for t in targets
+        if (not filters.account or t.account_id == filters.account)
+        and (not filters.region or t.region == filters.region)
+    ]
+    last = HistoryEvent.objects.filter(
+        target=OuterRef("target_id"), framework_name=OuterRef("name")
+    ).order_by("-id")
+    rows = Framework.objects.filter(target__in=[t.pk for t in chosen]).annotate(
+        last_change=Subquery(last.values("created_at")[:1])
+    )
+    if filters.q:
+        match = Q(name__icontains=filters.q)
+        names = _control_names_matching(filters.q)
+        if names:
+            # A control is found by its API name in the stored list (quoted, so one name
+            # inside another does not match).
+            text = Cast("controls", TextField())
+            rows = rows.annotate(controls_text=text)
+            for name in names:
+                match |= Q(controls_text__contains=f'"{name}"')
+        rows = rows.filter(match)
+    frameworks = list(rows.order_by("target_id", "-present", *FRAMEWORK_SORTS[filters.sort][1]))
+    statuses = sorted({f.deployment_status for f in frameworks if f.deployment_status})
+    if filters.status:
+        frameworks = [f for f in frameworks if f.deployment_status == filters.status]
+    by_target: dict[int, list[Framework]] = {}
+    for framework in frameworks:
+        by_target.setdefault(framework.target_id, []).append(framework)
+    groups = [
+        {
+            "target": target,
+            "frameworks": by_target.get(target.pk, []),
+            "can_sync": access.can(user, Action.SYNC, target),
+        }
+        for target in chosen
+        if not filters.active or by_target.get(target.pk)
+    ]
+    return FrameworkList(groups, accounts, regions, statuses, len(frameworks))
