@@ -76,15 +76,17 @@ def page(browser: object, live_server: object) -> Iterator[object]:
     page = context.new_page()
     errors: list[str] = []
     violations: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+    )
     page.on("load", lambda loaded: violations.extend(_violations_unless_gone(loaded)))
     yield page
     violations.extend(_violations_unless_gone(page))
     context.close()
     # A CSP violation or a script error shows up on the console: a page must have none.
-    assert errors == []
+    assert errors == [], "\n".join(errors)
     # Every page the journey loaded, and the last state it left, passed axe-core.
-    assert sorted(set(violations)) == []
+    assert sorted(set(violations)) == [], "\n".join(sorted(set(violations)))
 
 
 def _violations_unless_gone(page: object) -> list[str]:
