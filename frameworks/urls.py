@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frameworks.views import apply, changes, editor, editor_json, editor_rows, review
+from frameworks.views import changes, editor, editor_json, editor_rows, review
 from frameworks.views import frameworks as pages
 
 app_name = "frameworks"
@@ -23,7 +23,7 @@ urlpatterns = [
     path("changes/<int:pk>/start-from/", review.change_start_from, name="change-start-from"),
     path(
         "changes/<int:pk>/apply-status/",
-        apply.change_apply_status,
+        review.change_apply_status,
         name="change-apply-status",
     ),
     path("changes/new/<slug:target>/", editor.change_new, name="change-new"),

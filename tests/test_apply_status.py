@@ -1,4 +1,4 @@
-"""The live apply section of a change page (views_apply.py, _apply_status.html)."""
+"""The live apply section of a change page (views/review.py, _apply_status.html)."""
 
 from __future__ import annotations
 
@@ -86,20 +86,23 @@ def test_each_attempt_and_the_deployment_status_are_shown_and_polling_stops_when
     assert "after 2 attempts" in after
 
 
-def test_a_page_drawn_before_the_change_ended_is_told_to_draw_itself_again(
-    change, auditor, emulator
+def test_once_the_change_ends_the_rest_of_the_page_is_swapped_in_with_the_section(
+    change, auditor, editor, emulator
 ):
-    client = client_for(auditor)
     apply.change_request_apply(change_id=change.pk, task_id="t")
-    # Drawn while approved, now applied: the buttons and timeline are out of date too.
-    response = client.get(url(change) + "?drawn=approved", **HTMX)
-    assert response["HX-Refresh"] == "true"
+    # Drawn while approved, now applied: the buttons, decisions and timeline come along.
+    body = client_for(editor).get(url(change) + "?drawn=approved", **HTMX).content.decode()
+    assert 'id="change-state" class="badge state-applied" hx-swap-oob="true"' in body
+    assert '<div id="review-actions" hx-swap-oob="true">' in body
+    assert "Start a new change from this one" in body  # what an editor may do now
+    assert "Withdraw" not in body
+    assert 'id="timeline" aria-labelledby="timeline-head" hx-swap-oob="true"' in body
+    assert "Apply attempt 1 by the" in body
+    assert '<div id="decisions" hx-swap-oob="true">' in body
     # Drawn as it is now: just the section and the header's badge.
-    response = client.get(url(change) + "?drawn=applied", **HTMX)
-    assert "HX-Refresh" not in response
-    assert 'id="change-state" class="badge state-applied" hx-swap-oob="true"' in (
-        response.content.decode()
-    )
+    body = client_for(auditor).get(url(change) + "?drawn=applied", **HTMX).content.decode()
+    assert 'id="change-state" class="badge state-applied" hx-swap-oob="true"' in body
+    assert "review-actions" not in body
 
 
 def test_a_failed_change_says_why_in_plain_words_with_the_raw_code(change, auditor, emulator):

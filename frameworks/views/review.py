@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -212,6 +213,25 @@ def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
     }
 
 
+def _live_parts(request: HttpRequest, change: ChangeRequest) -> dict[str, Any]:
+    """What on the change page moves on by itself while a change is applied: the buttons,
+    the decisions and the timeline (the apply section swaps them in once the change ends)."""
+    decisions = change.current_decisions()
+    return {
+        "decisions": decisions,
+        # change.current_approvals() without a second query.
+        "approvals": sum(
+            1
+            for d in decisions
+            if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
+        ),
+        "timeline": queries.history_entries(
+            list(HistoryEvent.objects.filter(change_request=change).order_by("id"))
+        ),
+        "can": _buttons(request.user, change),
+    }
+
+
 @require_GET
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
@@ -221,30 +241,37 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     changes = document.diff(base, proposed)
     sides = _side_by_side(base, proposed, changes)
     touched = {i for i, item in enumerate(sides["proposed"]) if item["mark"]}
-    decisions = change.current_decisions()
-    return render(
-        request,
-        "frameworks/change_detail.html",
-        {
-            "change": change,
-            "target": change.target,
-            "changes": changes,
-            "sides": sides,
-            "findings": _worded(_findings(change, proposed), proposed, touched),
-            "decisions": decisions,
-            # change.current_approvals() without a second query.
-            "approvals": sum(
-                1
-                for d in decisions
-                if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
-            ),
-            "comments": list(change.comments.order_by("id")),
-            "timeline": queries.history_entries(
-                list(HistoryEvent.objects.filter(change_request=change).order_by("id"))
-            ),
-            "can": _buttons(request.user, change),
-        },
+    context = {
+        "change": change,
+        "target": change.target,
+        "changes": changes,
+        "sides": sides,
+        "findings": _worded(_findings(change, proposed), proposed, touched),
+        "comments": list(change.comments.order_by("id")),
+        **_live_parts(request, change),
+    }
+    return render(request, "frameworks/change_detail.html", context)
+
+
+@never_cache
+@require_GET
+def change_apply_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The apply section of a change page, for htmx to swap in every two seconds while the
+    change waits or is applied; the page header's state comes with it, and once the change
+    has ended since the page was drawn, its buttons, decisions and timeline too, so every part
+    of the page agrees without a reload. A browser without JavaScript is sent to the page."""
+    change = get_object_or_404(
+        ChangeRequest.objects.select_related("target", "framework", "base_version"), pk=pk
     )
+    access.require(request.user, Action.VIEW, change.target)
+    if not request.htmx:
+        return redirect(reverse("frameworks:change-detail", args=[pk]) + "#apply-status")
+    drawn = request.GET.get("drawn", "")
+    context: dict[str, Any] = {"change": change, "drawn": drawn or change.state, "oob": True}
+    if change.is_final and drawn and drawn != change.state:
+        context.update(_live_parts(request, change), target=change.target)
+        return render(request, "frameworks/change_detail.html#ended", context)
+    return render(request, "frameworks/_apply_status.html", context)
 
 
 # --- the transitions: one POST each ---------------------------------------------------------
