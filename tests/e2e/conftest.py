@@ -92,13 +92,18 @@ def page(browser: object, live_server: object) -> Iterator[object]:
 def _violations_unless_gone(page: object) -> list[str]:
     from playwright.sync_api import Error
 
-    try:
-        return axe_violations(page)
-    except Error as error:
-        # The journey navigated on before axe finished: the next load is checked instead.
-        if "context was destroyed" in str(error) or "closed" in str(error):
-            return []
-        raise
+    for _ in range(50):
+        try:
+            return axe_violations(page)
+        except Error as error:
+            # The journey navigated on before axe finished: the next load is checked instead.
+            if "context was destroyed" in str(error) or "closed" in str(error):
+                return []
+            # The run started by the last load is still going: wait for it, then check again.
+            if "already running" not in str(error):
+                raise
+            page.wait_for_timeout(100)
+    raise AssertionError(f"axe-core never finished on {page.url}")
 
 
 def log_in(page: object, username: str, password: str = "password") -> None:
