@@ -49,9 +49,11 @@ test-services: install
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# mypy loads the settings (django-stubs), which want DEBUG=1 or a SECRET_KEY.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -1,6 +1,12 @@
 """Command line of the emulator.
 
-``python -m backup_emulator --host 127.0.0.1 --port PORT [--seed demo] [--state FILE]``
+``python -m backup_emulator --host 127.0.0.1 --port PORT [--seed demo|FILE] [--state FILE]
+[--role ACCOUNT:NAME[:EXTERNAL_ID] ...] [--recording ACCOUNT:REGION:SETTING ...]``
+
+``--role`` adds an IAM role that AssumeRole can assume (``identity.py``); ``--recording`` sets
+what AWS Config records in one account and Region, SETTING being ``all``, ``none`` (no recorder),
+``stopped``, ``unavailable``, ``only=AWS::EC2::Volume,...`` or ``except=AWS::EC2::Volume,...``
+(``recording.py``). Both repeat, and come on top of (and win over) what ``--seed`` sets.
 
 Prints exactly one line, ``backup emulator listening on http://HOST:PORT`` (with the real port when
 ``--port 0``), so scripts and ``testing.spawned_emulator`` can wait for it. SIGTERM and SIGINT stop
@@ -16,9 +22,25 @@ import sys
 import threading
 from types import FrameType
 
+from .identity import parse_role_spec
+from .recording import parse_spec
 from .seed import seed_demo
 from .server import EmulatorServer
 from .state import State
+
+
+def _role(spec: str) -> object:
+    try:
+        return parse_role_spec(spec)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _recording(spec: str) -> object:
+    try:
+        return parse_spec(spec)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,7 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=4566, help="port to bind; 0 picks a free one")
     parser.add_argument(
-        "--seed", choices=["demo"], help="add demo frameworks when the state is empty"
+        "--seed",
+        metavar="demo|FILE",
+        help="demo roles and recording, and demo frameworks when the state is empty "
+        "(or the same from a seed FILE)",
     )
     parser.add_argument("--state", metavar="FILE", help="load from and save every change to FILE")
     parser.add_argument(
@@ -40,6 +65,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--max-frameworks", type=int, default=15, help="quota per account+Region")
     parser.add_argument("--max-controls", type=int, default=50, help="quota per account+Region")
+    parser.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        type=_role,
+        metavar="ACCOUNT:NAME[:EXTERNAL_ID]",
+        help="an IAM role AssumeRole can assume (repeat for more)",
+    )
+    parser.add_argument(
+        "--recording",
+        action="append",
+        default=[],
+        type=_recording,
+        metavar="ACCOUNT:REGION:SETTING",
+        help="what AWS Config records there: all, none, stopped, unavailable, only=TYPES, "
+        "except=TYPES (TYPES comma-separated AWS::Service::Type; repeat for more)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -52,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         max_controls=args.max_controls,
         state_file=args.state,
     )
-    if args.seed == "demo":
-        seed_demo(state)
+    if args.seed:
+        seed_demo(state, args.seed)
+    state.set_defaults(
+        roles=args.role,
+        recordings={(account, region): value for account, region, value in args.recording},
+    )
     server = EmulatorServer((args.host, args.port), state, verbose=args.verbose)
     stop = threading.Event()
 

@@ -80,6 +80,68 @@ class EmulatorControl:
         }
         return self._call("POST", "configure", {k: v for k, v in settings.items() if v is not None})
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward: STS credentials expire, deployments finish."""
+        return self._call("POST", "advance_clock", {"seconds": seconds})
+
+    def put_role(
+        self,
+        account: str,
+        name: str,
+        *,
+        external_id: str | None = None,
+        max_session_duration: int = 3600,
+        trusted_accounts: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Create or replace the IAM role ``arn:aws:iam::<account>:role/<name>`` that AssumeRole
+        can assume; ``external_id`` None takes any ExternalId or none, ``trusted_accounts`` None
+        lets any account assume it."""
+        payload = {
+            "account": account,
+            "name": name,
+            "external_id": external_id,
+            "max_session_duration": max_session_duration,
+            "trusted_accounts": trusted_accounts,
+        }
+        return self._call("POST", "roles", payload)
+
+    def delete_role(self, account: str, name: str) -> None:
+        self._call("DELETE", "roles", {"account": account, "name": name})
+
+    def roles(self) -> list[dict[str, Any]]:
+        return self._call("GET", "roles")
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """The STS sessions issued: access key, account, ARN, expiration, whether expired."""
+        return self._call("GET", "sessions")
+
+    def set_recording(
+        self,
+        account: str,
+        region: str,
+        *,
+        mode: str = "all",
+        resource_types: list[str] | None = None,
+        recording: bool = True,
+        unavailable: bool = False,
+    ) -> dict[str, Any]:
+        """What AWS Config records in one account and Region: ``mode`` all / include / exclude
+        (``resource_types`` like ``AWS::EC2::Volume``) / none (no recorder); ``recording=False``
+        a stopped recorder; ``unavailable=True`` FrameworkStatus UNAVAILABLE."""
+        payload = {
+            "account": account,
+            "region": region,
+            "mode": mode,
+            "resource_types": resource_types or [],
+            "recording": recording,
+            "unavailable": unavailable,
+        }
+        return self._call("POST", "recording", payload)
+
+    def recording(self) -> list[dict[str, Any]]:
+        """Every account and Region whose recording is set (all others record everything)."""
+        return self._call("GET", "recording")
+
     def calls(self) -> list[dict[str, Any]]:
         """The API calls so far, oldest first (see ``server.Handler._api`` for the keys)."""
         return self._call("GET", "calls")
@@ -88,7 +150,8 @@ class EmulatorControl:
         self._call("DELETE", "calls")
 
     def reset(self) -> None:
-        """Forget frameworks, tokens, faults and calls; configuration back to the start values."""
+        """Forget frameworks, tokens, STS sessions, faults, calls and the clock offset;
+        configuration, roles and recording back to their start values."""
         self._call("POST", "reset")
 
     def state(self) -> dict[str, Any]:

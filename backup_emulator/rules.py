@@ -22,7 +22,17 @@ Choices made where public sources do not say what AWS does (the product must be 
   ComplianceResourceTypes FAILS.
 * Resource type names are not checked (the list grows, and the model types them as ARNs).
 * A blank FrameworkDescription (including ``""``) is rejected when given, following the model's
-  pattern ``.*\\S.*``; on UpdateFramework an omitted description keeps the current one.
+  pattern ``.*\\S.*`` (its ``min: 0`` is only the length bound; the pattern still applies to a
+  given value); on UpdateFramework an omitted description keeps the current one, so a
+  description once set can be replaced but never removed. DescribeFramework answers ``""`` for a
+  framework created without one, as real answers show.
+* A control parameter given without a value (no ParameterValue, or ``""``) is refused at once with
+  InvalidParameterValueException: no control takes an empty value, and a framework AWS would only
+  fail to deploy later is worse for a caller than an answer now. A whitespace-only value still
+  passes here and fails the deployment.
+* Two frameworks with the same controls: AlreadyExistsException worded as AWS words it,
+  "Controls in framework <the new or updated framework> from account <account> already exist.";
+  a name already taken stays "Framework <name> already exists.".
 * UpdateFramework without FrameworkControls is rejected like CreateFramework (update replaces the
   whole list, and the docs say every framework has at least one control).
 """
@@ -59,11 +69,25 @@ MODEL_ERRORS = (
     "ServiceUnavailableException",
 )
 COMMON_ERRORS = ("ThrottlingException", "AccessDeniedException")
+# What every AWS endpoint answers about credentials before it looks at the request (JSON
+# protocols); STS words the same failures differently, see ``sts.QUERY_CODES``.
+EXPIRED_TOKEN = "ExpiredTokenException"  # noqa: S105 (an error code, not a secret)
+UNRECOGNIZED_CLIENT = "UnrecognizedClientException"
+EXPIRED_MESSAGE = "The security token included in the request is expired"
+UNRECOGNIZED_MESSAGE = "The security token included in the request is invalid."
 INJECTABLE_ERRORS = MODEL_ERRORS + COMMON_ERRORS
 ERROR_STATUS = {
     "ServiceUnavailableException": 500,
     "AccessDeniedException": 403,
     "MissingAuthenticationTokenException": 403,
+    "ExpiredTokenException": 403,
+    "UnrecognizedClientException": 403,
+    # STS (Query protocol) codes
+    "AccessDenied": 403,
+    "InvalidClientTokenId": 403,
+    "MissingAuthenticationToken": 403,
+    "ExpiredToken": 400,
+    "ServiceUnavailable": 503,
     "UnknownOperationException": 404,
 }
 DEFAULT_MESSAGES = {
@@ -242,7 +266,7 @@ def validate_framework_input(body: dict[str, Any], *, creating: bool) -> None:
             raise invalid("FrameworkDescription must not be blank.", "FrameworkDescription")
     tags = body.get("FrameworkTags")
     if tags is not None:
-        _expect(tags, dict, "FrameworkTags")
+        validate_tags(tags, "FrameworkTags")
     controls = body.get("FrameworkControls")
     if controls is None or controls == []:
         raise missing("A framework must contain at least one control.", "FrameworkControls")
@@ -267,6 +291,13 @@ def _validate_control(control: Any, where: str) -> None:
             for member in ("ParameterName", "ParameterValue"):
                 if param.get(member) is not None:
                     _expect(param[member], str, f"{where}.ControlInputParameters[{i}].{member}")
+            if not param.get("ParameterValue"):
+                pname = param.get("ParameterName") or ""
+                raise invalid(
+                    f"Control {name}: parameter {pname!r} has no value; "
+                    "every ControlInputParameter needs a ParameterValue.",
+                    f"{where}.ControlInputParameters[{i}].ParameterValue",
+                )
     scope = control.get("ControlScope")
     if scope is None:
         return
@@ -377,6 +408,137 @@ def controls_signature(controls: list[dict[str, Any]]) -> tuple[tuple[str, tuple
         }
         items.append((control["ControlName"], tuple(sorted(params))))
     return tuple(sorted(items))
+
+
+# --- tags (TagResource, UntagResource, ListTags, FrameworkTags) ---------------------------------
+
+# AWS Backup's tagging limits (Developer Guide, "Quotas" and the tagging page; the same as the
+# AWS-wide tag rules): keys 1-128 characters, values 0-256, at most 50 tags per resource, letters,
+# digits, spaces and ``_ . : / = + - @``; keys beginning ``aws:`` (any case) are AWS's own.
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+RESOURCE_ARN = re.compile(r"(arn:aws[a-z-]*:[a-z-\d]+:).+")  # the model's pattern for ARN
+FRAMEWORK_ARN = re.compile(
+    r"arn:aws[a-z-]*:backup:(?P<region>[^:]*):(?P<account>[^:]*):framework:(?P<name>.+)"
+    r"-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+BACKUP_ARN = re.compile(r"arn:aws[a-z-]*:backup:(?P<region>[^:]*):(?P<account>[0-9]{12}):.+")
+
+
+def _tag_text_ok(text: str) -> bool:
+    return all(c.isalnum() or c.isspace() or c in TAG_PUNCTUATION for c in text)
+
+
+def validate_tag_key(key: Any, where: str) -> str:
+    _expect(key, str, where)
+    if not 1 <= len(key) <= MAX_TAG_KEY:
+        raise invalid(
+            f"Tag keys must be 1 to {MAX_TAG_KEY} characters: {key[:MAX_TAG_KEY]!r}", where
+        )
+    if key.lower().startswith("aws:"):
+        raise invalid(f"Tag keys starting with 'aws:' are reserved for AWS use: {key!r}", where)
+    if not _tag_text_ok(key):
+        raise invalid(
+            f"Tag key {key!r} may contain only letters, numbers, spaces and _ . : / = + - @",
+            where,
+        )
+    return key
+
+
+def validate_tags(tags: Any, where: str) -> dict[str, str]:
+    """A Tags map as AWS Backup checks it (one tag at a time, then the count)."""
+    _expect(tags, dict, where)
+    for key, value in tags.items():
+        validate_tag_key(key, where)
+        _expect(value, str, f"{where}[{key}]")
+        if len(value) > MAX_TAG_VALUE:
+            raise invalid(f"The value of tag {key!r} is over {MAX_TAG_VALUE} characters.", where)
+        if not _tag_text_ok(value):
+            raise invalid(
+                f"The value of tag {key!r} may contain only letters, numbers, spaces and "
+                "_ . : / = + - @",
+                where,
+            )
+    if len(tags) > MAX_TAGS:
+        raise ApiError(
+            "LimitExceededException",
+            f"A resource can have at most {MAX_TAGS} tags; {len(tags)} were given.",
+            Context=where,
+        )
+    return tags
+
+
+# --- which AWS Config resource types each control evaluates -----------------------------------
+#
+# AWS Backup deploys each control as AWS Config rules, and a Config rule only evaluates resource
+# types the account's configuration recorder records. The mapping below is read from the AWS
+# Config managed-rule pages the controls deploy (each page names its "Resource Types"):
+#
+# * The resource-protection controls (protected by a backup plan, cross-Region copy, cross-account
+#   copy, vault lock, last recovery point created, restore time, logically air-gapped vault) deploy
+#   one rule per resource family, e.g. ``ebs-resources-protected-by-backup-plan`` evaluates
+#   ``AWS::EC2::Volume`` and takes the ``crossRegionList``, ``crossAccountList``,
+#   ``minRetentionDays``/``maxRetentionDays`` and ``backupVaultLockCheck`` parameters. So these
+#   controls evaluate the resources themselves, of the scope's ComplianceResourceTypes, or of every
+#   family when the scope names no types (by tag, or empty). That includes the vault-lock control:
+#   it checks that *resources* are backed up into a locked vault, not the vaults.
+# * BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK -> ``backup-plan-min-frequency-and-min-
+#   retention-check``: AWS::Backup::BackupPlan.
+# * BACKUP_RECOVERY_POINT_ENCRYPTED and BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK ->
+#   ``backup-recovery-point-encrypted`` / ``-minimum-retention-check``: AWS::Backup::RecoveryPoint
+#   (the recovery points of whatever resources are backed up).
+# * BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED -> ``backup-recovery-point-manual-deletion-
+#   disabled``, which evaluates vault access policies: AWS::Backup::BackupVault.
+#
+# Backup resource type names without such a Config rule family (DocumentDB, Neptune, Redshift,
+# CloudFormation, Timestream, EKS, SAP HANA) govern no recorded type here.
+RESOURCE_FAMILIES: dict[str, str] = {
+    "Aurora": "AWS::RDS::DBCluster",
+    "DynamoDB": "AWS::DynamoDB::Table",
+    "EBS": "AWS::EC2::Volume",
+    "EC2": "AWS::EC2::Instance",
+    "EFS": "AWS::EFS::FileSystem",
+    "FSx": "AWS::FSx::FileSystem",
+    "RDS": "AWS::RDS::DBInstance",
+    "S3": "AWS::S3::Bucket",
+    "Storage Gateway": "AWS::StorageGateway::Volume",
+    "VirtualMachine": "AWS::BackupGateway::VirtualMachine",
+}
+CONTROL_RESOURCE_TYPES: dict[str, frozenset[str] | None] = {
+    # None: the protected resources, taken from the scope (see above)
+    "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN": None,
+    "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION": None,
+    "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT": None,
+    "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK": None,
+    "BACKUP_LAST_RECOVERY_POINT_CREATED": None,
+    "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET": None,
+    "RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT": None,
+    "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK": frozenset({"AWS::Backup::BackupPlan"}),
+    "BACKUP_RECOVERY_POINT_ENCRYPTED": frozenset({"AWS::Backup::RecoveryPoint"}),
+    "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK": frozenset({"AWS::Backup::RecoveryPoint"}),
+    "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED": frozenset({"AWS::Backup::BackupVault"}),
+}
+
+
+def control_resource_types(control: dict[str, Any]) -> frozenset[str]:
+    """The AWS Config resource types one control's rules evaluate."""
+    fixed = CONTROL_RESOURCE_TYPES[control["ControlName"]]
+    if fixed is not None:
+        return fixed
+    named = (control.get("ControlScope") or {}).get("ComplianceResourceTypes") or []
+    if not named:
+        return frozenset(RESOURCE_FAMILIES.values())
+    return frozenset(RESOURCE_FAMILIES[t] for t in named if t in RESOURCE_FAMILIES)
+
+
+def governed_resource_types(controls: list[dict[str, Any]]) -> frozenset[str]:
+    """Every AWS Config resource type a framework's controls evaluate."""
+    types: frozenset[str] = frozenset()
+    for control in controls:
+        types |= control_resource_types(control)
+    return types
 
 
 # --- ListFrameworks paging -----------------------------------------------------------------------

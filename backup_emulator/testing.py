@@ -4,6 +4,10 @@ reach it, or that exercise the command line itself).
 
 Both bind 127.0.0.1 on a port the OS picks, so parallel test runs never collide, and both stop
 cleanly (no thread, socket or process left behind), which ``filterwarnings = ["error"]`` insists on.
+
+Both take ``roles=["ACCOUNT:NAME[:EXTERNAL_ID]", ...]`` and
+``recording=["ACCOUNT:REGION:SETTING", ...]`` in the command line's syntax (see ``__main__``), and
+``seed="demo"`` (or a seed file's path) for the demo roles, recording and frameworks.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .control import EmulatorControl
+from .identity import parse_role_spec
+from .recording import parse_spec
 from .seed import seed_demo
 from .server import EmulatorServer
 from .state import State
@@ -33,6 +39,8 @@ CLI_FLAGS = {
     "max_controls": "--max-controls",
     "seed": "--seed",
     "state_file": "--state",
+    "roles": "--role",
+    "recording": "--recording",
 }
 
 
@@ -53,6 +61,8 @@ def running_emulator(
     max_controls: int = 50,
     state_file: str | os.PathLike[str] | None = None,
     seed: str | None = None,
+    roles: list[str] | None = None,
+    recording: list[str] | None = None,
     verbose: bool = False,
 ) -> Iterator[RunningEmulator]:
     """Serve an emulator from a background thread of this process for the ``with`` block."""
@@ -62,8 +72,13 @@ def running_emulator(
         max_controls=max_controls,
         state_file=state_file,
     )
-    if seed == "demo":
-        seed_demo(state)
+    if seed:
+        seed_demo(state, seed)
+    recordings = {}
+    for spec in recording or []:
+        account, region, value = parse_spec(spec)
+        recordings[(account, region)] = value
+    state.set_defaults(roles=[parse_role_spec(r) for r in roles or []], recordings=recordings)
     server = EmulatorServer(("127.0.0.1", 0), state, verbose=verbose)
     # A short poll interval: shutdown() waits for the next poll, and tests start and stop often.
     thread = threading.Thread(
@@ -87,7 +102,10 @@ def spawned_emulator(*, startup_timeout: float = 20.0, **config: Any) -> Iterato
     for key, value in config.items():
         if key not in CLI_FLAGS:
             raise TypeError(f"spawned_emulator() got an unexpected keyword argument {key!r}")
-        if value is not None:
+        if isinstance(value, list | tuple):
+            for item in value:
+                command += [CLI_FLAGS[key], str(item)]
+        elif value is not None:
             command += [CLI_FLAGS[key], str(value)]
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from frameworks.models import Role, Target, TargetRole
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
     from django.db.models import QuerySet
 
 
@@ -56,7 +56,7 @@ class _Roles:
         return self.everywhere | self.per_target.get(target.pk, frozenset())
 
 
-def _roles(user: AbstractBaseUser | AnonymousUser) -> _Roles:
+def _roles(user: User | AnonymousUser) -> _Roles:
     cached = getattr(user, "_frameworks_roles", None)
     if cached is not None:
         return cached
@@ -77,26 +77,26 @@ def _roles(user: AbstractBaseUser | AnonymousUser) -> _Roles:
     return roles
 
 
-def roles_on(user: AbstractBaseUser | AnonymousUser, target: Target | None) -> frozenset[str]:
+def roles_on(user: User | AnonymousUser, target: Target | None) -> frozenset[str]:
     return _roles(user).on(target)
 
 
-def can(user: AbstractBaseUser | AnonymousUser, action: Action, target: Target | None) -> bool:
+def can(user: User | AnonymousUser, action: Action, target: Target | None) -> bool:
     """May `user` take `action` on `target`? With target None: on every target."""
     return bool(roles_on(user, target) & ALLOWED[action])
 
 
-def has_any_role(user: AbstractBaseUser | AnonymousUser) -> bool:
+def has_any_role(user: User | AnonymousUser) -> bool:
     roles = _roles(user)
     return bool(roles.everywhere or roles.per_target)
 
 
-def require(user: AbstractBaseUser | AnonymousUser, action: Action, target: Target | None) -> None:
+def require(user: User | AnonymousUser, action: Action, target: Target | None) -> None:
     if not can(user, action, target):
         raise PermissionDenied(f"You may not {action} here.")
 
 
-def visible_targets(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Target]:
+def visible_targets(user: User | AnonymousUser) -> QuerySet[Target]:
     """The targets this user may view."""
     roles = _roles(user)
     if roles.everywhere & ALLOWED[Action.VIEW]:
@@ -108,7 +108,7 @@ def visible_targets(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Target]:
 # --- added for the review queue (issue 6) ---------------------------------------------------
 
 
-def can_anywhere(user: AbstractBaseUser | AnonymousUser, action: Action) -> bool:
+def can_anywhere(user: User | AnonymousUser, action: Action) -> bool:
     """May `user` take `action` on at least one target (everywhere, or one granted)?"""
     roles = _roles(user)
     return bool(roles.everywhere & ALLOWED[action]) or any(
@@ -116,7 +116,7 @@ def can_anywhere(user: AbstractBaseUser | AnonymousUser, action: Action) -> bool
     )
 
 
-def targets_for(user: AbstractBaseUser | AnonymousUser, action: Action) -> QuerySet[Target]:
+def targets_for(user: User | AnonymousUser, action: Action) -> QuerySet[Target]:
     """The targets where `user` may take `action`."""
     roles = _roles(user)
     if roles.everywhere & ALLOWED[action]:

@@ -95,8 +95,14 @@ class DocumentVersionAdmin(ReadOnlyAdmin):
 class ApprovalInline(admin.TabularInline):
     model = Approval
     extra = 0
-    fields = ["reviewer_name", "decision", "content_hash", "reason", "created_at", "dismissed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "reviewer_name",
+        "decision",
+        "content_hash",
+        "reason",
+        "created_at",
+        "dismissed_at",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

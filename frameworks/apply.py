@@ -101,8 +101,8 @@ def idempotency_token(change: ChangeRequest) -> str:
     runs; different for another change with an identical document (the id) and after a rebase
     (the base and approved hashes). DescribeFramework echoes it, which is how a worker that died
     after AWS accepted the call knows that it did."""
-    base = change.base_version.content_hash if change.base_version_id else "-"
-    approved = change.proposed_version.content_hash if change.proposed_version_id else "-"
+    base = change.base_version.content_hash if change.base_version is not None else "-"
+    approved = change.proposed_version.content_hash if change.proposed_version is not None else "-"
     digest = hashlib.sha256(f"{change.pk}:{base}:{approved}".encode()).hexdigest()[:32]
     return f"change-{change.pk}-{digest}"
 
@@ -256,6 +256,7 @@ class _Run:
         change = self.change
         if change.kind == ChangeKind.DELETE:
             return "DeleteFramework", {"FrameworkName": self.name}
+        assert change.proposed_version is not None  # a create or an update proposes a document
         doc = change.proposed_version.as_document()
         kwargs = document.update_kwargs(doc, self.name)
         if change.kind == ChangeKind.UPDATE:
@@ -318,6 +319,7 @@ class _Run:
         description (UpdateFramework cannot send a blank one), the approved document with the
         description AWS kept."""
         expected = {self.change.proposed_hash}
+        assert self.change.proposed_version is not None  # only a create or update lands a document
         approved = self.change.proposed_version.as_document()
         doc = live.document
         if approved.description is None and doc is not None and doc.description:

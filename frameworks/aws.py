@@ -15,12 +15,15 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_backup import BackupClient
 
 
 class Connection(Protocol):
@@ -159,7 +162,7 @@ _client_lock = threading.Lock()
 @functools.lru_cache(maxsize=64)
 def _cached_client(
     profile: str, region: str, endpoint_url: str, max_attempts: int, timeouts: tuple[int, int]
-) -> Any:
+) -> BackupClient:
     session = boto3.session.Session(profile_name=profile or None, region_name=region)
     config = Config(
         connect_timeout=timeouts[0],
@@ -170,7 +173,7 @@ def _cached_client(
     return session.client("backup", endpoint_url=endpoint_url or None, config=config)
 
 
-def client_for(target: Connection, *, max_attempts: int) -> Any:
+def client_for(target: Connection, *, max_attempts: int) -> BackupClient:
     """A boto3 Backup client for the target. max_attempts=1 means exactly one HTTP request."""
     timeouts = (settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
     try:

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from frameworks import access
 
 
-def navigation(request: HttpRequest) -> dict[str, Any]:
+def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if not isinstance(user, User):  # the login page's visitor is anonymous
         return {"site_name": settings.SITE_NAME}
     can_review = access.can_anywhere(user, access.Action.APPROVE)
     return {
@@ -24,7 +24,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _review_count(user: Any) -> int:
+def _review_count(user: User) -> int:
     from frameworks.queries import awaiting_review
 
     return awaiting_review(user).count()

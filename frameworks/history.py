@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from frameworks import document
@@ -39,7 +40,7 @@ from frameworks.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 GENESIS = "0" * 64
 
@@ -75,7 +76,7 @@ class Actor:
     host: str = ""
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser) -> Actor:
+    def for_user(cls, user: User) -> Actor:
         return cls(ActorKind.USER, user.get_username(), user.pk)
 
     @classmethod
@@ -107,8 +108,8 @@ class Entry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _pk(value: Any) -> int | None:
-    return getattr(value, "pk", value)
+def _pk(value: Model | int | None) -> int | None:
+    return value.pk if isinstance(value, Model) else value
 
 
 def _json_safe(details: dict[str, Any]) -> dict[str, Any]:

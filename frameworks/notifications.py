@@ -23,7 +23,7 @@ from frameworks import document
 from frameworks.models import ChangeRequest, Role, Target
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ def _title(change: ChangeRequest) -> str:
 
 
 def _changes_text(change: ChangeRequest) -> str:
-    base = change.base_version.as_document() if change.base_version_id else None
-    proposed = change.proposed_version.as_document() if change.proposed_version_id else None
+    base = change.base_version.as_document() if change.base_version is not None else None
+    proposed = (
+        change.proposed_version.as_document() if change.proposed_version is not None else None
+    )
     return document.diff_text(document.diff(base, proposed))
 
 
@@ -107,7 +109,7 @@ def change_submitted(change: ChangeRequest) -> None:
 
 
 def author_news(
-    change: ChangeRequest, event: str, *, by: AbstractBaseUser | None = None, note: str = ""
+    change: ChangeRequest, event: str, *, by: User | None = None, note: str = ""
 ) -> None:
     """Tell the author what happened to their change: approved, rejected, stale, applied or
     failed (`note` is the reason of a rejection or the error of a failure)."""

@@ -31,7 +31,7 @@ from frameworks.models import (
 )
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import User
 
 #: History rows per page on a framework's page.
 PAGE_SIZE = 25
@@ -40,7 +40,7 @@ PAGE_SIZE = 25
 # --- the approvers' queue -------------------------------------------------------------------
 
 
-def awaiting_review(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ChangeRequest]:
+def awaiting_review(user: User) -> QuerySet[ChangeRequest]:
     """Submitted changes in the targets this user approves, not their own, that still wait for
     their decision on the current proposal. One query, whatever the number of targets."""
     if not access.can_anywhere(user, Action.APPROVE):
@@ -297,9 +297,7 @@ class ChangesPage:
     pages: int
 
 
-def changes_list(
-    user: AbstractBaseUser | AnonymousUser, filters: ChangeFilters, *, page: int = 1
-) -> ChangesPage:
+def changes_list(user: User, filters: ChangeFilters, *, page: int = 1) -> ChangesPage:
     """Every change in the targets this user may view, newest first, filtered: four queries
     (targets, the choices for authors and frameworks, the count, one page of rows) however
     many changes there are."""
@@ -485,9 +483,7 @@ def _control_names_matching(text: str) -> list[str]:
     ]
 
 
-def framework_list(
-    user: AbstractBaseUser | AnonymousUser, filters: FrameworkFilters
-) -> FrameworkList:
+def framework_list(user: User, filters: FrameworkFilters) -> FrameworkList:
     """The frameworks of every target this user may view, grouped by target, searched by name
     or control, filtered by account, Region and deployment status: two queries (targets, then
     the frameworks with their last history row's time) however many there are."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 
 from frameworks import apply
@@ -21,6 +22,7 @@ def sync_frameworks(target_slugs: list[str] | None = None) -> None:
 
 
 @shared_task(
+    base=DjangoTask,  # what the Django fixup uses anyway; named so the types know delay_on_commit
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -31,7 +33,7 @@ def sync_frameworks(target_slugs: list[str] | None = None) -> None:
     # this only stops Celery from retrying forever if the database could not say so.
     max_retries=settings.APPLY_MAX_ATTEMPTS,
 )
-def apply_change(self, change_id: int) -> str:
+def apply_change(self: DjangoTask[[int], str], change_id: int) -> str:
     """Apply one approved change (enqueued on approval and by the reconciler). A transient
     error comes back as a retry after the delay apply.py chose (full-jitter backoff)."""
     result = apply.change_request_apply(

@@ -20,6 +20,7 @@ from django.db import connection
 
 from frameworks import services, tasks
 from frameworks.models import Approval, ChangeRequest, ChangeState, Event, HistoryEvent, Outcome
+from frameworks.services import base as services_base
 from tests.factories import make_target
 from tests.review_builders import draft, live_framework, submitted, user
 
@@ -39,7 +40,7 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def read_together(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two threads calling a service both finish reading the change before either writes."""
     barrier = threading.Barrier(2)
-    real_load = services.load
+    real_load = services_base.load
 
     def load(call: Any, change_id: int) -> ChangeRequest:
         change = real_load(call, change_id)
@@ -47,7 +48,7 @@ def read_together(monkeypatch: pytest.MonkeyPatch) -> None:
             barrier.wait(timeout=10)
         return change
 
-    monkeypatch.setattr(services, "load", load)
+    monkeypatch.setattr(services_base, "load", load)
 
 
 def race(*calls: Callable[[], Any]) -> list[Any]:

@@ -147,7 +147,7 @@ def _parameter_changes(path: str, label: str, base: Control, proposed: Control) 
         where = f"{path}.parameters.{name}"
         common = {"control": proposed.name, "parameter": name, "label": label}
         if name not in old:
-            detail = describe_parameter(
+            detail: str | None = describe_parameter(
                 proposed.name, Parameter(name, new[name]), siblings=proposed.parameters
             )
             changes.append(Change(PARAMETER_ADDED, where, new=new[name], detail=detail, **common))

@@ -126,7 +126,7 @@ class _Validator(Checks):
             parameter_spec = spec.parameters.get(name) if spec else None
             if spec is not None and parameter_spec is None:
                 self.unknown_parameter(where, name, spec)
-            elif parameter_spec is not None:
+            elif spec is not None and parameter_spec is not None:
                 given[name] = parameter.value
                 self.value(where, parameter, parameter_spec, spec, control.parameters)
         if spec is None:

@@ -7,6 +7,7 @@ words). This face is for the views; the modules below import each other directly
 
 from __future__ import annotations
 
+from frameworks.forms.controls import ControlForm
 from frameworks.forms.draft import (
     RAW_PARAMETER_CAPACITY,
     DeletionDraftForm,
@@ -31,6 +32,7 @@ from frameworks.forms.widgets import Slots, management
 
 __all__ = [
     "RAW_PARAMETER_CAPACITY",
+    "ControlForm",
     "DeletionDraftForm",
     "DeletionForm",
     "Editing",

@@ -13,10 +13,11 @@ editor compares the two to say when a document cannot be shown as written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.formsets import ManagementForm
+from django.http import QueryDict
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString
 
@@ -86,13 +87,16 @@ class _Rows(forms.BaseFormSet):
         if not self.is_bound:
             return super().management_form
         form = _ManagementForm(
-            self.data, auto_id=self.auto_id, prefix=self.prefix, renderer=self.renderer
+            self.data,
+            auto_id=self.auto_id,
+            prefix=self.prefix,
+            renderer=self.renderer,  # type: ignore[attr-defined]  # set by BaseFormSet.__init__
         )
         form.full_clean()
         return form
 
     def clean(self) -> None:
-        if self.is_bound and self.management_form.cleaned_data["TOTAL_FORMS"] < 0:
+        if self.is_bound and (self.management_form.cleaned_data["TOTAL_FORMS"] or 0) < 0:
             raise forms.ValidationError("The number of rows is negative.", code="rows")
 
 
@@ -228,7 +232,7 @@ class ControlForm(FeedbackForm):
         # False when the browser dropped the row (removed with htmx): the formset skips it.
         self.submitted = not self.is_bound or self.add_prefix("name") in self.data
 
-    def _given(self, field: str) -> Any:
+    def _given(self, field: str) -> str | None:
         if self.is_bound:
             return self.data.get(self.add_prefix(field))
         return self.initial.get(field)
@@ -252,7 +256,7 @@ class ControlForm(FeedbackForm):
 
     # --- the document ---
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> Mapping[str, Any]:
         return self.cleaned_data if self.is_bound else self.initial
 
     def raw_rows(self) -> list[RawParameterForm]:
@@ -288,7 +292,7 @@ class ControlForm(FeedbackForm):
     def params_management(self) -> SafeString:
         """The raw rows' management form (what ``{{ formset.management_form }}`` draws), in
         an element the htmx "add a parameter" answer replaces."""
-        prefix = self.params.prefix
+        prefix = self.params.prefix or ""
         return management(f"mgmt-{prefix}", prefix, self.params.total_form_count())
 
     def scope_kind_value(self) -> str:
@@ -357,7 +361,7 @@ class Inputs(Mapping[str, SafeString]):
         return len(self.builders)
 
 
-def scope_api(values: dict[str, Any]) -> dict[str, Any] | None:
+def scope_api(values: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ControlScope the scope fields describe; None for all resources.
 
     A kind chosen but left blank is still written (an empty tag, an empty list), so the core
@@ -414,20 +418,24 @@ def scope_initial(scope: document.Scope | None) -> dict[str, Any]:
     return values
 
 
-class _ControlFormSet(_Rows):
+class ControlRows(_Rows):
     def submitted_forms(self) -> list[ControlForm]:
         return [form for form in self.forms if form.submitted]
 
 
-ControlFormSet = forms.formset_factory(
-    ControlForm, formset=_ControlFormSet, extra=0, validate_max=True
-)
+ControlFormSet = forms.formset_factory(ControlForm, formset=ControlRows, extra=0, validate_max=True)
 
 
-def control_formset(data: Any = None, *, initial: list[dict[str, Any]] | None = None) -> Any:
+def control_formset(
+    data: QueryDict | None = None, *, initial: list[dict[str, Any]] | None = None
+) -> ControlRows:
     """The controls formset, as large as the settings let a posted form be."""
-    formset = ControlFormSet(
-        data, initial=initial, prefix="controls", form_kwargs={"empty_permitted": False}
+    # formset_factory's class is a ControlRows; the stubs only know it as a BaseFormSet.
+    formset = cast(
+        ControlRows,
+        ControlFormSet(
+            data, initial=initial, prefix="controls", form_kwargs={"empty_permitted": False}
+        ),
     )
     formset.max_num = formset.absolute_max = control_capacity()
     return formset

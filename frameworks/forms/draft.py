@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -60,14 +60,17 @@ def control_capacity() -> int:
 _NEWLINES = re.compile(r"\r\n?")
 
 
-class _SharedFields(dict):
+_FormClass = TypeVar("_FormClass", bound=type[forms.Form])
+
+
+class _SharedFields(dict[str, forms.Field]):
     """A form's fields, shared by its instances instead of deep-copied for each one."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _SharedFields:
         return _SharedFields(self)
 
 
-def share_fields(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
+def share_fields(form_class: _FormClass) -> _FormClass:
     form_class.base_fields = _SharedFields(form_class.base_fields)
     return form_class
 
@@ -96,7 +99,7 @@ class MultilineField(forms.CharField):
         super().__init__(required=False, strip=False, **kwargs)
 
     def to_python(self, value: Any) -> str:
-        return _NEWLINES.sub("\n", super().to_python(value))
+        return _NEWLINES.sub("\n", super().to_python(value) or "")
 
 
 class LinesField(forms.CharField):
@@ -107,8 +110,9 @@ class LinesField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, strip=False, **kwargs)
 
-    def to_python(self, value: Any) -> list[str]:
-        return lines([super().to_python(value)])
+    # The cleaned value of this text field is a list on purpose: its lines.
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        return lines([super().to_python(value) or ""])
 
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, list | tuple):

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.safestring import SafeString
 
 from frameworks import document
@@ -44,11 +45,17 @@ from frameworks.forms.controls import (
     SCOPE_TYPES,
     SCOPE_TYPES_TAG,
     ControlForm,
+    ControlRows,
     RawParameterForm,
     control_formset,
     control_initial,
 )
-from frameworks.forms.draft import RAW_PARAMETER_CAPACITY, DraftForm, control_capacity
+from frameworks.forms.draft import (
+    RAW_PARAMETER_CAPACITY,
+    DraftForm,
+    FeedbackForm,
+    control_capacity,
+)
 from frameworks.forms.widgets import Slots, slot
 
 _NEWLINES = re.compile(r"\r\n?")
@@ -70,11 +77,11 @@ KIND_SLOTS = {
 
 def row_slots_oob(form: ControlForm) -> list[SafeString]:
     """Every feedback element of one control row, to swap in out of band after a check."""
-    own = Slots(form.prefix, form.feedback, oob=True)
+    own = Slots(form.prefix or "", form.feedback, oob=True)
     kind = form.values().get("scope_kind") or SCOPE_ALL
     out = [own[key] for key in (*ROW_SLOTS, *KIND_SLOTS.get(kind, ()))]
     out += [own[f"p_{name}"] for name in (form.spec.parameters if form.spec else ())]
-    out += [Slots(row.prefix, row.feedback, oob=True)["row"] for row in form.raw_rows()]
+    out += [Slots(row.prefix or "", row.feedback, oob=True)["row"] for row in form.raw_rows()]
     return out
 
 
@@ -99,7 +106,7 @@ class Editing:
 class FrameworkEditor:
     """The framework form and the controls formset of one draft."""
 
-    def __init__(self, main: DraftForm, controls: Any, editing: Editing) -> None:
+    def __init__(self, main: DraftForm, controls: ControlRows, editing: Editing) -> None:
         self.main = main
         self.controls = controls
         self.editing = editing
@@ -143,7 +150,9 @@ class FrameworkEditor:
 
     def _unreadable(self) -> str:
         """What makes some posted value unusable as text, checked on every field at once."""
-        data = self.main.data if self.main.is_bound else {}
+        data = self.main.data
+        if not isinstance(data, MultiValueDict):  # unbound: nothing was posted
+            return ""
         text = "".join(value for _, values in data.lists() for value in values)
         if REPLACEMENT in text:
             # Django reads bytes that are not UTF-8 as U+FFFD; saving that would keep a
@@ -157,7 +166,7 @@ class FrameworkEditor:
         """Why ``is_valid`` said no, in sentences."""
         if self._unreadable():
             return [self._unreadable()]
-        out = [f"{name}: {' '.join(errors)}" for name, errors in self.main.errors.items()]
+        out = [f"{name}: {' '.join(map(str, errors))}" for name, errors in self.main.errors.items()]
         out += [str(error) for error in self.controls.non_form_errors()]
         for form in self.controls.forms:
             if not form.submitted:
@@ -204,19 +213,21 @@ class FrameworkEditor:
             holder, key = self._where(finding, rows)
             # In words: away from its field a finding names the control and the field; next
             # to its field it names the field.
-            if holder is self or holder is None:
-                message = document.finding_words(finding, controls)
-            else:
+            if isinstance(holder, FeedbackForm):
                 message = document.finding_field_words(finding, controls)
+            else:
+                message = document.finding_words(finding, controls)
             finding = dataclasses.replace(finding, message=message)
-            if holder is self:
-                self.page_feedback.append(finding)
+            if isinstance(holder, FeedbackForm):
+                holder.feedback.setdefault(key or "row", []).append(finding)
             elif holder is None:
                 self.controls_feedback.append(finding)
             else:
-                holder.feedback.setdefault(key or "row", []).append(finding)
+                self.page_feedback.append(finding)
 
-    def _where(self, finding: document.Finding, rows: list[ControlForm]) -> tuple[Any, str]:
+    def _where(
+        self, finding: document.Finding, rows: list[ControlForm]
+    ) -> tuple[FeedbackForm | FrameworkEditor | None, str]:
         path = finding.path
         if path == "description":
             return self.main, "description"
@@ -244,7 +255,7 @@ class FrameworkEditor:
         }
 
 
-def _in_control(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
+def _in_control(form: ControlForm, rest: str, code: str) -> tuple[FeedbackForm, str]:
     if rest in ("", "name"):
         return form, rest
     if rest == "parameters":
@@ -264,7 +275,7 @@ def _in_control(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
     return form, ""
 
 
-def _parameter(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
+def _parameter(form: ControlForm, rest: str, code: str) -> tuple[FeedbackForm, str]:
     rows = form.raw_rows()
     written = [row for row in rows if row.values() is not None]
     match = _RAW_INDEX.fullmatch(rest)
@@ -275,7 +286,7 @@ def _parameter(form: ControlForm, rest: str, code: str) -> tuple[Any, str]:
         return (written[index], "") if 0 <= index < len(written) else (form, "params")
     name = rest.removeprefix("parameters.")
     key = f"p_{name}"
-    named = [row for row in written if row.values()["ParameterName"] == name]
+    named = [row for row in written if (row.values() or {}).get("ParameterName") == name]
     typed_given = key in form.fields and bool(form.values().get(key))
     if key in form.fields and (typed_given or not named or code == "parameter.default"):
         return form, key

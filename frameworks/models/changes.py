@@ -63,8 +63,11 @@ class DocumentVersion(ImmutableModel):
         rows = {document_core.content_hash(doc): doc for doc in docs}
         if not rows:
             return {}
-        cls.objects.bulk_create(
-            [cls(content_hash=h, document=cls.api_form(doc)) for h, doc in rows.items()],
+        DocumentVersion.objects.bulk_create(
+            [
+                DocumentVersion(content_hash=h, document=cls.api_form(doc))
+                for h, doc in rows.items()
+            ],
             ignore_conflicts=True,
         )
         return {v.content_hash: v for v in cls.objects.filter(content_hash__in=list(rows))}
@@ -206,14 +209,19 @@ class ChangeRequest(models.Model):
 
     @property
     def proposed_hash(self) -> str | None:
-        return self.proposed_version.content_hash if self.proposed_version_id else None
+        return self.proposed_version.content_hash if self.proposed_version is not None else None
+
+    @property
+    def base_hash(self) -> str | None:
+        """The content this change started from; a create starts from nothing."""
+        return self.base_version.content_hash if self.base_version is not None else None
 
     @property
     def review_hash(self) -> str | None:
         """The content a reviewer decides on: the proposal, or for a delete the document that
         would be deleted."""
         if self.kind == ChangeKind.DELETE:
-            return self.base_version.content_hash if self.base_version_id else None
+            return self.base_hash
         return self.proposed_hash
 
     def current_decisions(self) -> list[Approval]:

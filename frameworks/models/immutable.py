@@ -24,12 +24,13 @@ class ImmutableQuerySet(models.QuerySet):
     def _refuse(self, *args: object, **kwargs: object) -> None:
         raise ImmutableRowError(f"{self.model.__name__} rows are written once and never changed")
 
-    update = _refuse
-    delete = _refuse
-    bulk_update = _refuse
-    update_or_create = _refuse
+    # Each replaces a method of another signature on purpose: whatever is passed, it refuses.
+    update = _refuse  # type: ignore[assignment]
+    delete = _refuse  # type: ignore[assignment]
+    bulk_update = _refuse  # type: ignore[assignment]
+    update_or_create = _refuse  # type: ignore[assignment]
     # The deletion collector's fast path; nothing cascades here, but nothing may slip through.
-    _raw_delete = _refuse
+    _raw_delete = _refuse  # type: ignore[assignment]
 
 
 class ImmutableModel(models.Model):
@@ -44,5 +45,5 @@ class ImmutableModel(models.Model):
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRowError(f"{type(self).__name__} rows are never removed")

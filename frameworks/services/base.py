@@ -22,7 +22,7 @@ from frameworks.history import Actor, Entry
 from frameworks.models import ChangeRequest, ChangeState, Event, Outcome, Target
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 class TransitionRefused(Exception):
@@ -53,15 +53,22 @@ class Call:
 
     action: str
     actor: Actor
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     change: ChangeRequest | None = None
     change_id: int | None = None
     target: Target | None = None
     framework_name: str = ""
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser, action: str, **fields: Any) -> Call:
+    def for_user(cls, user: User, action: str, **fields: Any) -> Call:
         return cls(action, Actor.for_user(user), user=user, **fields)
+
+    @property
+    def person(self) -> User:
+        """The user a person's service acts for; only the worker's calls have none."""
+        if self.user is None:
+            raise TypeError(f"{self.action} is done by a person, and this call has none")
+        return self.user
 
     def refuse(
         self,
@@ -176,14 +183,14 @@ def service(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def require(call: Call, action: Action, message: str, code: str) -> None:
-    if not access.can(call.user, action, call.target):
+    if not access.can(call.person, action, call.target):
         raise call.refuse(message, code, permission=True)
 
 
 def require_author(call: Call, change: ChangeRequest, what: str) -> None:
     """The author, still an editor of the target, is the only one who may `what`."""
     require(call, Action.EDIT, "You may not edit changes to this target.", "not_editor")
-    if change.author_id is None or change.author_id != call.user.pk:
+    if change.author_id is None or change.author_id != call.person.pk:
         raise call.refuse(
             f"Only the author of this change ({change.author_name}) may {what} it.",
             "not_author",
@@ -223,7 +230,7 @@ def require_reason(call: Call, reason: str, what: str) -> str:
     return reason
 
 
-def load_for_user(user: AbstractBaseUser, action: str, change_id: int) -> tuple[Call, Any]:
+def load_for_user(user: User, action: str, change_id: int) -> tuple[Call, ChangeRequest]:
     call = Call.for_user(user, action)
     change = load(call, change_id)
     require(call, Action.VIEW, "You have no role on this target.", "no_role")

@@ -30,7 +30,7 @@ from frameworks.services.base import (
 from frameworks.services.sync import mirror_document
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 def proposal_version(working: dict[str, Any]) -> DocumentVersion | None:
@@ -123,9 +123,11 @@ def new_draft(
     parent: ChangeRequest | None = None,
 ) -> ChangeRequest:
     target, name = call.target, call.framework_name
+    assert target is not None  # every caller names the target the draft is for
     framework = Framework.objects.filter(target=target, name=name).first()
     base = live_version(call, framework)
     if working is None and kind == ChangeKind.UPDATE:
+        assert framework is not None  # kind_for() says update only for a framework AWS holds
         working = framework.api_document()
     working = _working(working, name, kind)
     change = ChangeRequest.objects.create(
@@ -137,7 +139,7 @@ def new_draft(
         proposed_version=None if kind == ChangeKind.DELETE else proposal_version(working),
         working_document=working,
         author=call.user,
-        author_name=call.user.get_username(),
+        author_name=call.person.get_username(),
         reason=reason,
         parent=parent,
     )
@@ -155,7 +157,7 @@ def new_draft(
 @service
 def change_request_create_draft(
     *,
-    user: AbstractBaseUser,
+    user: User,
     target_id: int,
     kind: str,
     framework_name: str,
@@ -192,7 +194,7 @@ def change_request_create_draft(
 @service
 def change_request_save_draft(
     *,
-    user: AbstractBaseUser,
+    user: User,
     change_id: int,
     expected_version: int,
     document: dict[str, Any] | None = None,
@@ -230,7 +232,7 @@ def change_request_save_draft(
 
 
 @service
-def change_request_discard(*, user: AbstractBaseUser, change_id: int) -> ChangeRequest:
+def change_request_discard(*, user: User, change_id: int) -> ChangeRequest:
     """The author discards a draft: it ends withdrawn, kept for the record."""
     call, change = load_for_user(user, "discard", change_id)
     _require_draft_editor(call, change, "discard")  # issue 5: and may discard it
@@ -241,7 +243,7 @@ def change_request_discard(*, user: AbstractBaseUser, change_id: int) -> ChangeR
 
 
 @service
-def change_request_start_from(*, user: AbstractBaseUser, change_id: int) -> ChangeRequest:
+def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
     """An editor of the target opens a new draft from a change that has ended (applied,
     failed, rejected or withdrawn), with its document, based on what AWS holds now."""
     call, change = load_for_user(user, "start_from", change_id)
@@ -262,14 +264,14 @@ def change_request_start_from(*, user: AbstractBaseUser, change_id: int) -> Chan
 def _require_draft_editor(call: Call, change: ChangeRequest, what: str) -> None:
     """The author, still an editor of the target, or an admin of the target, may `what` a
     draft."""
-    if access.can(call.user, Action.MANAGE, call.target):
+    if access.can(call.person, Action.MANAGE, call.target):
         return
     require_author(call, change, what)
 
 
 @service
 def change_request_open_draft(
-    *, user: AbstractBaseUser, change_id: int, documents: bool = True
+    *, user: User, change_id: int, documents: bool = True
 ) -> ChangeRequest:
     """Open a draft in the editor. Refused, and recorded as access denied, for anyone who may
     not edit it. An unknown id or a change that is no longer a draft is refused without a
@@ -296,9 +298,7 @@ def change_request_open_draft(
 
 
 @service
-def change_request_check_editor(
-    *, user: AbstractBaseUser, target_id: int, framework_name: str = ""
-) -> None:
+def change_request_check_editor(*, user: User, target_id: int, framework_name: str = "") -> None:
     """May this user propose changes to the target (open the new-framework or the deletion
     page)? Refused, and recorded as access denied, if not."""
     call = Call.for_user(user, "open_editor", framework_name=framework_name)

@@ -36,7 +36,7 @@ from frameworks.services.base import (
 from frameworks.services.drafts import findings_for, findings_json, kind_for, live_version
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
@@ -51,7 +51,7 @@ def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
                 "rebase_needed",
             )
         return None
-    if not present or framework.content_hash != change.base_version.content_hash:
+    if framework is None or not framework.present or framework.content_hash != change.base_hash:
         raise call.refuse(
             f"{change.framework_name} changed in AWS after this draft was started. Rebase the "
             "draft onto the current document and check your changes before submitting.",
@@ -106,7 +106,7 @@ def _refuse_second_open(call: Call, change: ChangeRequest) -> TransitionRefused:
 @service
 def change_request_submit(
     *,
-    user: AbstractBaseUser,
+    user: User,
     change_id: int,
     reason: str,
     expected_version: int | None = None,
@@ -158,9 +158,7 @@ def change_request_submit(
 
 
 @service
-def change_request_reopen(
-    *, user: AbstractBaseUser, change_id: int, reason: str = ""
-) -> ChangeRequest:
+def change_request_reopen(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
     """The author takes a submitted change back to draft to edit it. Every approval given so
     far is dismissed (each with its own history row): reviewers approved what they saw, and
     the author is about to change it."""
@@ -201,9 +199,7 @@ def _dismiss_decisions(call: Call, change: ChangeRequest, why: str) -> list[hist
 
 
 @service
-def change_request_withdraw(
-    *, user: AbstractBaseUser, change_id: int, reason: str = ""
-) -> ChangeRequest:
+def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> ChangeRequest:
     """The author withdraws a submitted or approved change; an admin may withdraw anyone's
     approved change until a worker claims it (a draft is discarded instead)."""
     call, change = load_for_user(user, "withdraw", change_id)
@@ -235,7 +231,7 @@ def _guard_review(call: Call, change: ChangeRequest, content_hash: str, what: st
     """Approvers of the target decide on submitted changes they did not write, on exactly the
     proposal they saw."""
     require(call, Action.APPROVE, "You may not review changes to this target.", "not_approver")
-    if change.author_id is not None and change.author_id == call.user.pk:
+    if change.author_id is not None and change.author_id == call.person.pk:
         raise call.refuse(
             f"You wrote this change; someone else must {what} it.", "four_eyes", permission=True
         )
@@ -255,7 +251,7 @@ def _decide(
             Approval.objects.create(
                 change_request=change,
                 reviewer=call.user,
-                reviewer_name=call.user.get_username(),
+                reviewer_name=call.person.get_username(),
                 author_id=change.author_id,
                 decision=decision,
                 content_hash=content_hash,
@@ -270,7 +266,7 @@ def _decide(
 
 @service
 def change_request_approve(
-    *, user: AbstractBaseUser, change_id: int, content_hash: str, reason: str = ""
+    *, user: User, change_id: int, content_hash: str, reason: str = ""
 ) -> ChangeRequest:
     """An approver of the target, never the author, approves the proposal whose hash they saw.
     With the target's required number of approvals (each reviewer's newest decision counts
@@ -317,7 +313,7 @@ def _enqueue_apply(change: ChangeRequest) -> None:
 
 @service
 def change_request_reject(
-    *, user: AbstractBaseUser, change_id: int, content_hash: str, reason: str
+    *, user: User, change_id: int, content_hash: str, reason: str
 ) -> ChangeRequest:
     """An approver of the target, never the author, rejects the proposal they saw, with a
     reason. One rejection is a veto: the change ends rejected."""
@@ -339,7 +335,7 @@ def change_request_reject(
 
 
 @service
-def change_request_comment(*, user: AbstractBaseUser, change_id: int, body: str) -> Comment:
+def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
     """Editors, approvers and admins of the target discuss a change; auditors only read."""
     call, change = load_for_user(user, "comment", change_id)
     require(call, Action.COMMENT, "You may not comment on changes to this target.", "no_comment")
@@ -356,7 +352,7 @@ def change_request_comment(*, user: AbstractBaseUser, change_id: int, body: str)
 
 
 @service
-def change_request_rebase(*, user: AbstractBaseUser, change_id: int) -> ChangeRequest:
+def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
     """The author moves a stale change (or a draft, whose base submit requires to be live)
     onto what AWS holds now, back to draft: the diff is then computed against the current
     document and the author submits again. A create whose framework has appeared becomes an

@@ -272,7 +272,7 @@ def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
         return live is not None
     if live is None:
         return True
-    return change.base_version.content_hash != document.content_hash(live)
+    return change.base_hash != document.content_hash(live)
 
 
 def _hash(doc: document.Document | None) -> str | None:
@@ -299,7 +299,7 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
         if c.state != ChangeState.APPLYING and is_stale(c, mirror.live.get(c.framework_name))
     ]
     docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
-    docs += [mirror.live[c.framework_name] for c in stale if mirror.live.get(c.framework_name)]
+    docs += [live for c in stale if (live := mirror.live.get(c.framework_name)) is not None]
     versions = DocumentVersion.record_many(docs)
     mirror.save()
     if stale:

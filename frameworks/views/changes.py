@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from frameworks import access, queries
 from frameworks.models import ChangeState
+from frameworks.views.http import AuthedRequest
 
 
 @require_GET
-def change_list(request: HttpRequest) -> HttpResponse:
+def change_list(request: AuthedRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
         raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
     filters = queries.ChangeFilters.of(request.GET)

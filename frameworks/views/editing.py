@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from frameworks import document, services
 from frameworks.forms import (
+    ControlForm,
     Editing,
     FrameworkEditor,
     ImportForm,
     form_differences,
 )
 from frameworks.models import ChangeRequest
+from frameworks.views.http import AuthedRequest
 
 EDIT = "frameworks/edit.html"
 
@@ -37,7 +39,7 @@ def draft_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     for someone else's draft or a non-editor, the change page for one no longer a draft."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, pk: int) -> HttpResponse:
+    def wrapper(request: AuthedRequest, pk: int) -> HttpResponse:
         # An htmx request reshaping the form reads the documents only if it needs them.
         documents = request.method == "GET" or not request.htmx
         try:
@@ -56,12 +58,12 @@ def draft_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapper
 
 
-def refused(request: HttpRequest, refusal: services.TransitionRefused) -> HttpResponse:
+def refused(request: AuthedRequest, refusal: services.TransitionRefused) -> HttpResponse:
     context = {"message": refusal.message}
     return render(request, "frameworks/refused.html", context, status=403)
 
 
-def _go(request: HttpRequest, url: str) -> HttpResponse:
+def _go(request: AuthedRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
@@ -72,18 +74,27 @@ def editing_of(change: ChangeRequest) -> Editing:
     return Editing.of(change.framework_name, change.working_document)
 
 
-def parse_or_none(data: Any) -> document.Document | None:
+def parse_or_none(data: Mapping[str, Any] | None) -> document.Document | None:
+    if data is None:
+        return None
     try:
         return document.parse(data)
     except document.DocumentError:
         return None
 
 
-def redrawn(data: dict[str, Any], change: ChangeRequest, version: int, reason: str, **kw: Any):
+def redrawn(
+    data: dict[str, Any],
+    change: ChangeRequest,
+    version: int,
+    reason: str,
+    *,
+    blank_rows: Mapping[int, int] | None = None,
+) -> FrameworkEditor:
     """Forms showing a document the forms wrote (a redraw after a reshaping button)."""
     doc = document.parse(data)
     return FrameworkEditor.from_document(
-        doc, editing=editing_of(change), version=version, reason=reason, **kw
+        doc, editing=editing_of(change), version=version, reason=reason, blank_rows=blank_rows
     )
 
 
@@ -113,7 +124,7 @@ def diff_preview(
     change: ChangeRequest, doc: document.Document | None, findings: list[document.Finding]
 ) -> dict[str, Any]:
     """The live diff against the base, and whether the draft could be submitted as it is."""
-    base = change.base_version.as_document() if change.base_version_id else None
+    base = change.base_version.as_document() if change.base_version is not None else None
     if base is not None:
         base.name = change.framework_name  # versions keep content only; the diff names it
     changes = document.diff(base, doc)
@@ -128,7 +139,7 @@ def diff_preview(
 
 
 def editor_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     change: ChangeRequest,
     editor: FrameworkEditor,
     *,
@@ -156,7 +167,7 @@ def editor_page(
     return render(request, EDIT, context, status=status)
 
 
-def damaged(request: HttpRequest, change: ChangeRequest, problems: list[str]) -> HttpResponse:
+def damaged(request: AuthedRequest, change: ChangeRequest, problems: list[str]) -> HttpResponse:
     """A POST that is not this form (a forged or truncated management form, too many rows,
     characters the database cannot keep): 400, the stored draft untouched and shown."""
     notice = "The form arrived damaged, so nothing was saved: " + "; ".join(problems[:5])
@@ -169,13 +180,13 @@ def damaged(request: HttpRequest, change: ChangeRequest, problems: list[str]) ->
     return editor_page(request, change, editor, notice=notice, status=400)
 
 
-def posted_editor(request: HttpRequest, change: ChangeRequest) -> FrameworkEditor | HttpResponse:
+def posted_editor(request: AuthedRequest, change: ChangeRequest) -> FrameworkEditor | HttpResponse:
     editor = FrameworkEditor.from_post(request.POST, editing=editing_of(change))
     return editor if editor.is_valid() else damaged(request, change, editor.problems())
 
 
 def store_draft(
-    request: HttpRequest,
+    request: AuthedRequest,
     change: ChangeRequest,
     data: dict[str, Any] | None,
     version: int,
@@ -221,7 +232,7 @@ def reshaped_fragment(response: HttpResponse) -> HttpResponse:
     return trigger_client_event(response, "editor-changed", after="settle")
 
 
-def control_row_of(editor: FrameworkEditor, prefix: str) -> Any:
+def control_row_of(editor: FrameworkEditor, prefix: str) -> ControlForm | None:
     return next((form for form in editor.rows() if form.prefix == prefix), None)
 
 

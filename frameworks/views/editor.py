@@ -13,7 +13,7 @@ tab since is refused instead of overwritten.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -41,10 +41,11 @@ from frameworks.views.editing import (
     refused,
     store_draft,
 )
+from frameworks.views.http import AuthedRequest
 
 
 @require_POST
-def change_propose(request: HttpRequest, target: str, name: str) -> HttpResponse:
+def change_propose(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose a change" on a framework page: the editor's own draft of it if there is one,
     else a new draft prefilled with the current document."""
     framework = get_object_or_404(Framework, target__slug=target, name=name)
@@ -73,7 +74,7 @@ def change_propose(request: HttpRequest, target: str, name: str) -> HttpResponse
     return redirect("frameworks:change-edit", change.pk)
 
 
-def _may_propose(request: HttpRequest, target: Target, name: str) -> HttpResponse | None:
+def _may_propose(request: AuthedRequest, target: Target, name: str) -> HttpResponse | None:
     """None when this user may propose changes to the target; else the 403 page (recorded)."""
     try:
         services.change_request_check_editor(
@@ -85,7 +86,7 @@ def _may_propose(request: HttpRequest, target: Target, name: str) -> HttpRespons
 
 
 @require_http_methods(["GET", "POST"])
-def change_new(request: HttpRequest, target: str) -> HttpResponse:
+def change_new(request: AuthedRequest, target: str) -> HttpResponse:
     """A new framework on a target: its name first (AWS cannot rename one), then the editor."""
     target_obj = get_object_or_404(Target, slug=target)
     form = NewFrameworkForm(request.POST or None)
@@ -116,7 +117,7 @@ def change_new(request: HttpRequest, target: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def change_propose_deletion(request: HttpRequest, target: str, name: str) -> HttpResponse:
+def change_propose_deletion(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose deletion" on a framework page: a delete draft, with the reason reviewers read."""
     framework = get_object_or_404(
         Framework.objects.select_related("target"), target__slug=target, name=name
@@ -151,7 +152,7 @@ def change_propose_deletion(request: HttpRequest, target: str, name: str) -> Htt
 
 @require_http_methods(["GET", "POST"])
 @draft_view
-def change_edit(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_edit(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """The editor. POST saves the draft, refused when it was saved elsewhere meanwhile."""
     if change.kind == ChangeKind.DELETE:
         return redirect("frameworks:change-deletion", change.pk)
@@ -172,7 +173,7 @@ def change_edit(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 @require_POST
 @draft_view
-def change_check(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """Validate without saving. htmx (a field was left): the feedback of the row it is in, the
     diff and the readiness, swapped in place. Without JavaScript: the whole page."""
     editor = posted_editor(request, change)
@@ -200,7 +201,7 @@ def change_check(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 @require_POST
 @draft_view
-def change_discard(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_discard(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     try:
         services.change_request_discard(user=request.user, change_id=change.pk)
     except services.PermissionRefused as refusal:
@@ -216,7 +217,7 @@ def change_discard(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @draft_view
-def change_deletion(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_deletion(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """A deletion draft: its reason (editable), what it deletes, and the way to review."""
     if change.kind != ChangeKind.DELETE:
         return redirect("frameworks:change-edit", change.pk)

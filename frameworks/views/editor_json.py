@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -34,6 +34,7 @@ from frameworks.views.editing import (
     posted_editor,
     store_draft,
 )
+from frameworks.views.http import AuthedRequest
 
 
 def _json_initial(data: dict[str, Any], version: int, reason: str) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def _json_initial(data: dict[str, Any], version: int, reason: str) -> dict[str, 
 
 
 def _json_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     change: ChangeRequest,
     form: JsonDraftForm,
     data: dict[str, Any] | None,
@@ -68,7 +69,7 @@ def _json_page(
     return render(request, "frameworks/edit_json.html", context, status=status)
 
 
-def _unreadable(request: HttpRequest, change: ChangeRequest, form: JsonDraftForm) -> HttpResponse:
+def _unreadable(request: AuthedRequest, change: ChangeRequest, form: JsonDraftForm) -> HttpResponse:
     """JSON that is not a framework document: shown again with the reason; a form without
     its version is not this page's (400)."""
     status = 400 if "version" in form.errors else 200
@@ -77,7 +78,7 @@ def _unreadable(request: HttpRequest, change: ChangeRequest, form: JsonDraftForm
 
 @require_http_methods(["GET", "POST"])
 @draft_view
-def change_json(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_json(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """The same draft as one JSON document (the API form), saved with the same checks."""
     if change.kind == ChangeKind.DELETE:
         return redirect("frameworks:change-deletion", change.pk)
@@ -94,7 +95,7 @@ def change_json(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 
 def _store_json(
-    request: HttpRequest,
+    request: AuthedRequest,
     change: ChangeRequest,
     data: dict[str, Any],
     version: int,
@@ -118,7 +119,7 @@ def _store_json(
 
 @require_POST
 @draft_view
-def change_to_json(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_to_json(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """From the form to JSON with what was typed, not saved yet."""
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
@@ -130,7 +131,7 @@ def change_to_json(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 @require_POST
 @draft_view
-def change_to_form(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_to_form(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """From JSON to the form with what was typed, not saved yet; the page says if the form
     cannot show it exactly."""
     form = JsonDraftForm(request.POST)
@@ -150,7 +151,7 @@ def change_to_form(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
 
 @require_POST
 @draft_view
-def change_import(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_import(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """A JSON file (API or CloudFormation form) replaces the draft's document."""
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
@@ -163,7 +164,8 @@ def change_import(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
             status=400 if "version" in form.errors else 200,
             import_form=form,
         )
-    messages.info(request, f"Imported {request.FILES['file'].name}.")
+    upload = request.FILES.get("file")  # there is one: the form is valid
+    messages.info(request, f"Imported {upload.name if upload else 'the file'}.")
     cleaned = form.cleaned_data
     return _store_json(
         request, change, cleaned["file"], cleaned["version"], change.reason, "change-edit"

@@ -7,9 +7,10 @@ was posted with the change made, so typed values are never lost either way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
@@ -35,6 +36,7 @@ from frameworks.views.editing import (
     redrawn,
     reshaped_fragment,
 )
+from frameworks.views.http import AuthedRequest
 
 
 def _count(data: QueryDict, key: str) -> int | None:
@@ -43,21 +45,22 @@ def _count(data: QueryDict, key: str) -> int | None:
 
 
 def _reshaped(
-    request: HttpRequest,
+    request: AuthedRequest,
     change: ChangeRequest,
     editor: FrameworkEditor,
     data: dict[str, Any],
     notice: str = "",
-    **kw: Any,
+    *,
+    blank_rows: Mapping[int, int] | None = None,
 ) -> HttpResponse:
     """The whole page after a reshaping button, without JavaScript: unsaved, not checked."""
-    again = redrawn(data, change, editor.version, editor.reason, **kw)
+    again = redrawn(data, change, editor.version, editor.reason, blank_rows=blank_rows)
     return editor_page(request, change, again, check=False, notice=notice)
 
 
 @require_POST
 @draft_view
-def change_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """A control row drawn again: after switching its control (other typed fields) or its
     scope kind. Typed values the new control does not take become name/value rows."""
     editor = posted_editor(request, change)
@@ -69,14 +72,14 @@ def change_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
     if form is None:
         return HttpResponse("No such control row.", status=400)
     control = document.parse({"FrameworkControls": [form.api_control()]}).controls[0]
-    context = {"form": redraw_control(control, form.prefix), "change": change}
+    context = {"form": redraw_control(control, form.prefix or ""), "change": change}
     response = render(request, f"{EDIT}#control-row", {**context, "urls": page_urls(change)})
     return reshaped_fragment(response)
 
 
 @require_POST
 @draft_view
-def change_add_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_add_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """One more (empty) control row, up to what a posted form may hold."""
     capacity = control_capacity()
     if request.htmx:
@@ -99,7 +102,7 @@ def change_add_control(request: HttpRequest, change: ChangeRequest) -> HttpRespo
 
 @require_POST
 @draft_view
-def change_remove_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_remove_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page (the formset skips missing rows)."""
     if request.htmx:
         return reshaped_fragment(render(request, f"{EDIT}#control-removed", {}))
@@ -114,7 +117,7 @@ def change_remove_control(request: HttpRequest, change: ChangeRequest) -> HttpRe
 
 @require_POST
 @draft_view
-def change_move_control(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_move_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """Move a control up or down ("controls-3:up"). AWS keeps no order; people read one."""
     editor = posted_editor(request, change)
     if isinstance(editor, HttpResponse):
@@ -137,7 +140,7 @@ def change_move_control(request: HttpRequest, change: ChangeRequest) -> HttpResp
 
 @require_POST
 @draft_view
-def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_add_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """One more name/value row in a control ("row" names the control, e.g. controls-3)."""
     prefix = request.POST.get("row", "")
     if not CONTROL_ROW.fullmatch(prefix):
@@ -156,7 +159,7 @@ def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpRes
         return editor
     rows = {form.prefix: (index, form) for index, form in enumerate(editor.rows())}
     index, form = rows.get(prefix, (None, None))
-    if form is None or len(form.raw_rows()) >= RAW_PARAMETER_CAPACITY:
+    if index is None or form is None or len(form.raw_rows()) >= RAW_PARAMETER_CAPACITY:
         notice = f"A control holds at most {RAW_PARAMETER_CAPACITY} name/value rows."
         return _reshaped(request, change, editor, editor.api_document(), notice)
     return _reshaped(request, change, editor, editor.api_document(), blank_rows={index: 1})
@@ -164,7 +167,7 @@ def change_add_parameter(request: HttpRequest, change: ChangeRequest) -> HttpRes
 
 @require_POST
 @draft_view
-def change_remove_parameter(request: HttpRequest, change: ChangeRequest) -> HttpResponse:
+def change_remove_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page, like a control row."""
     if request.htmx:
         return reshaped_fragment(render(request, f"{EDIT}#control-removed", {}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -12,9 +12,10 @@ from frameworks import access, document, queries, services
 from frameworks.access import Action
 from frameworks.document.catalog import CONTROLS
 from frameworks.models import Framework, Target
+from frameworks.views.http import AuthedRequest
 
 
-def _get_target_for(request: HttpRequest, slug: str, action: Action) -> Target:
+def _get_target_for(request: AuthedRequest, slug: str, action: Action) -> Target:
     """The target, or 404 if it does not exist, or 403 if this user may not do `action` to it."""
     target = get_object_or_404(Target, slug=slug)
     access.require(request.user, action, target)
@@ -22,7 +23,7 @@ def _get_target_for(request: HttpRequest, slug: str, action: Action) -> Target:
 
 
 @require_GET
-def framework_list(request: HttpRequest) -> HttpResponse:
+def framework_list(request: AuthedRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
         raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
     filters = queries.FrameworkFilters.of(request.GET)
@@ -32,14 +33,14 @@ def framework_list(request: HttpRequest) -> HttpResponse:
     return render(request, "frameworks/list.html", context)
 
 
-def _before(request: HttpRequest) -> int | None:
+def _before(request: AuthedRequest) -> int | None:
     """The history cursor: rows older than this id. Anything else reads as the first page."""
     value = request.GET.get("before", "")
     return int(value) if value.isdigit() else None
 
 
 @require_GET
-def framework_detail(request: HttpRequest, target: str, name: str) -> HttpResponse:
+def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     # The framework and its target in one query; when there is no such framework, the target
     # still answers first (404, or 403 to someone who may not look at it).
     found = Framework.objects.select_related("target").filter(target__slug=target, name=name)
@@ -78,7 +79,7 @@ def framework_detail(request: HttpRequest, target: str, name: str) -> HttpRespon
 
 
 @require_POST
-def target_sync(request: HttpRequest, target: str) -> HttpResponse:
+def target_sync(request: AuthedRequest, target: str) -> HttpResponse:
     """Sync one target now, in the request.
 
     A target holds at most its quota of frameworks (15 by default), so this is a bounded number

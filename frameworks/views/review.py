@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -31,19 +31,20 @@ from frameworks.models import (
     Decision,
     HistoryEvent,
 )
+from frameworks.views.http import AuthedRequest
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
-def _forbidden(request: HttpRequest, message: str, *, recorded: bool = False) -> HttpResponse:
+def _forbidden(request: AuthedRequest, message: str, *, recorded: bool = False) -> HttpResponse:
     """403 with a sentence saying why (and whether the attempt went into the history)."""
     context = {"message": message, "recorded": recorded}
     return render(request, "frameworks/refused.html", context, status=403)
 
 
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedRequest) -> HttpResponse:
     if not access.can_anywhere(request.user, Action.APPROVE):
         return _forbidden(request, "Only approvers have a review queue.")
     changes = list(
@@ -74,9 +75,9 @@ def _documents(
 ) -> tuple[document.Document | None, document.Document | None]:
     """(base, proposal): None for a create's base and a delete's proposal. Versions store no
     name (it is the framework's identity, not content), so each is given the change's."""
-    base = change.base_version.as_document() if change.base_version_id else None
+    base = change.base_version.as_document() if change.base_version is not None else None
     proposed = None
-    if change.kind != ChangeKind.DELETE and change.proposed_version_id:
+    if change.kind != ChangeKind.DELETE and change.proposed_version is not None:
         proposed = change.proposed_version.as_document()
     elif change.kind != ChangeKind.DELETE:
         try:
@@ -187,7 +188,7 @@ def _worded(
     return {"shown": shown, "untouched": quiet}
 
 
-def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
+def _buttons(user: User, change: ChangeRequest) -> dict[str, bool]:
     """The actions this viewer may take now: the services' rules, read ahead of time."""
     target, state = change.target, change.state
     author = change.author_id is not None and change.author_id == user.pk
@@ -196,7 +197,7 @@ def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
     base_moved = change.kind != ChangeKind.CREATE and (
         change.framework is None
         or not change.framework.present
-        or change.framework.content_hash != change.base_version.content_hash
+        or change.framework.content_hash != change.base_hash
     )
     return {
         "submit": author and state == ChangeState.DRAFT,
@@ -213,7 +214,7 @@ def _buttons(user: AbstractBaseUser, change: ChangeRequest) -> dict[str, bool]:
     }
 
 
-def _live_parts(request: HttpRequest, change: ChangeRequest) -> dict[str, Any]:
+def _live_parts(request: AuthedRequest, change: ChangeRequest) -> dict[str, Any]:
     """What on the change page moves on by itself while a change is applied: the buttons,
     the decisions and the timeline (the apply section swaps them in once the change ends)."""
     decisions = change.current_decisions()
@@ -233,7 +234,7 @@ def _live_parts(request: HttpRequest, change: ChangeRequest) -> dict[str, Any]:
 
 
 @require_GET
-def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
     if not access.can(request.user, Action.VIEW, change.target):
         return _forbidden(request, "You have no role on the AWS account and Region of this change.")
@@ -255,7 +256,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-def change_apply_status(request: HttpRequest, pk: int) -> HttpResponse:
+def change_apply_status(request: AuthedRequest, pk: int) -> HttpResponse:
     """The apply section of a change page, for htmx to swap in every two seconds while the
     change waits or is applied; the page header's state comes with it, and once the change
     has ended since the page was drawn, its buttons, decisions and timeline too, so every part
@@ -282,7 +283,7 @@ def _answer_refusals(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     not exist; otherwise the sentence as a message on the change page."""
 
     @functools.wraps(view)
-    def wrapped(request: HttpRequest, pk: int) -> HttpResponse:
+    def wrapped(request: AuthedRequest, pk: int) -> HttpResponse:
         try:
             return view(request, pk)
         except services.PermissionRefused as refusal:
@@ -307,7 +308,7 @@ def _int_or_none(value: str | None) -> int | None:
 
 @require_POST
 @_answer_refusals
-def change_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_submit(
         user=request.user,
         change_id=pk,
@@ -322,7 +323,7 @@ def change_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def change_approve(request: AuthedRequest, pk: int) -> HttpResponse:
     change = services.change_request_approve(
         user=request.user,
         change_id=pk,
@@ -338,7 +339,7 @@ def change_approve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def change_reject(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_reject(
         user=request.user,
         change_id=pk,
@@ -351,7 +352,7 @@ def change_reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+def change_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_reopen(
         user=request.user, change_id=pk, reason=request.POST.get("reason", "")
     )
@@ -361,7 +362,7 @@ def change_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def change_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_withdraw(
         user=request.user, change_id=pk, reason=request.POST.get("reason", "")
     )
@@ -371,7 +372,7 @@ def change_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_rebase(request: HttpRequest, pk: int) -> HttpResponse:
+def change_rebase(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_rebase(user=request.user, change_id=pk)
     messages.success(
         request, "Rebased onto the current document: check the difference, then submit again."
@@ -381,7 +382,7 @@ def change_rebase(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def change_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     services.change_request_comment(
         user=request.user, change_id=pk, body=request.POST.get("body", "")
     )
@@ -401,7 +402,7 @@ def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_answer_refusals
-def change_start_from(request: HttpRequest, pk: int) -> HttpResponse:
+def change_start_from(request: AuthedRequest, pk: int) -> HttpResponse:
     """'Start a new change from this one': a new draft with an ended change's document."""
     new = services.change_request_start_from(user=request.user, change_id=pk)
     messages.success(request, f"Draft #{new.pk} starts from change #{pk}, on the live document.")

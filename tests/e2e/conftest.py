@@ -39,7 +39,11 @@ def axe_violations(page: object) -> list[str]:
     if "/admin/" in page.url:
         return []  # Django's admin is not the product's page
     result = page.evaluate(
-        "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+        # One run at a time: a load's check and the journey's own may overlap, and axe refuses
+        # a second run while one is going.
+        "async () => { const run = () => axe.run(document, {resultTypes: ['violations']});"
+        " window.__axeRun = (window.__axeRun || Promise.resolve()).catch(() => null).then(run);"
+        " const r = await window.__axeRun;"
         " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
         " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)})); }"
     )

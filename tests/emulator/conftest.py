@@ -79,6 +79,41 @@ def make_client(emulator: RunningEmulator) -> Iterator[ClientFactory]:
 
 
 @pytest.fixture
+def make_aws_client(emulator: RunningEmulator) -> Iterator[ClientFactory]:
+    """Build a client of any service (sts, config, backup) with the given credentials; one
+    attempt, closed at teardown. ``credentials`` may be an STS Credentials answer."""
+    clients: list[Any] = []
+
+    def make(
+        service: str,
+        credentials: dict[str, Any] | str = ACCOUNT_A,
+        region: str = REGION,
+        **config: Any,
+    ) -> Any:
+        if isinstance(credentials, str):
+            keys = {"aws_access_key_id": credentials, "aws_secret_access_key": "x"}
+        else:
+            keys = {
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            }
+        client = boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=emulator.url,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, **config),
+            **keys,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
 def client(make_client: ClientFactory) -> Any:
     """A client of account 111111111111 in eu-west-1 that does not retry."""
     return make_client()

@@ -122,6 +122,65 @@ def test_a_taken_name_already_exists(client: Any) -> None:
     with pytest.raises(client.exceptions.AlreadyExistsException) as raised:
         client.create_framework(FrameworkName="f", FrameworkControls=RETENTION_35)
     assert raised.value.response["Arn"] == arn
+    assert raised.value.response["Error"]["Message"] == "Framework f already exists."
+
+
+def test_the_same_controls_already_exist_in_awss_words_naming_the_new_framework(
+    client: Any,
+) -> None:
+    arn = client.create_framework(FrameworkName="first", FrameworkControls=ENCRYPTED)[
+        "FrameworkArn"
+    ]
+    with pytest.raises(client.exceptions.AlreadyExistsException) as raised:
+        client.create_framework(FrameworkName="second", FrameworkControls=ENCRYPTED)
+    assert raised.value.response["Error"]["Message"] == (
+        f"Controls in framework second from account {ACCOUNT_A} already exist."
+    )
+    assert raised.value.response["Arn"] == arn  # the framework that has them
+    client.create_framework(FrameworkName="second", FrameworkControls=RETENTION_35)
+    with pytest.raises(client.exceptions.AlreadyExistsException) as raised:
+        client.update_framework(FrameworkName="second", FrameworkControls=ENCRYPTED)
+    assert raised.value.response["Error"]["Message"] == (
+        f"Controls in framework second from account {ACCOUNT_A} already exist."
+    )
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["no-value", "empty-value"])
+def test_a_parameter_without_a_value_is_refused_at_once(client: Any, value: str | None) -> None:
+    parameter = {"ParameterName": "principalArnList"}
+    if value is not None:
+        parameter["ParameterValue"] = value
+    control = {
+        "ControlName": "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+        "ControlInputParameters": [parameter],
+    }
+    with pytest.raises(client.exceptions.InvalidParameterValueException) as raised:
+        client.create_framework(FrameworkName="f", FrameworkControls=[control])
+    message = raised.value.response["Error"]["Message"]
+    assert "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED" in message
+    assert "'principalArnList' has no value" in message
+    assert raised.value.response["Context"] == (
+        "FrameworkControls[0].ControlInputParameters[0].ParameterValue"
+    )
+    assert client.list_frameworks()["Frameworks"] == []
+    client.create_framework(FrameworkName="f", FrameworkControls=ENCRYPTED)
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.update_framework(FrameworkName="f", FrameworkControls=[control])
+    described = client.describe_framework(FrameworkName="f")
+    assert described["FrameworkControls"][0]["ControlName"] == "BACKUP_RECOVERY_POINT_ENCRYPTED"
+
+
+def test_an_empty_description_is_refused_and_an_absent_one_reads_empty(client: Any) -> None:
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.create_framework(
+            FrameworkName="f", FrameworkDescription="", FrameworkControls=ENCRYPTED
+        )
+    client.create_framework(FrameworkName="f", FrameworkControls=ENCRYPTED)
+    assert client.describe_framework(FrameworkName="f")["FrameworkDescription"] == ""
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.update_framework(
+            FrameworkName="f", FrameworkDescription="", FrameworkControls=ENCRYPTED
+        )
 
 
 def test_the_same_controls_and_parameters_already_exist_whatever_the_order_and_scope(

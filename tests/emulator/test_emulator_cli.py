@@ -121,3 +121,33 @@ def test_cli_shows_the_error_code_and_message(aws: Any) -> None:
     assert done.returncode != 0
     assert "ResourceNotFoundException" in done.stderr
     assert "Framework missing does not exist." in done.stderr
+
+
+def create_tagged(emulator: Any, name: str, **tags: str) -> str:
+    body = {"FrameworkName": name, "FrameworkControls": ENCRYPTED, "FrameworkTags": tags}
+    answer, _ = emulator.state.execute("CreateFramework", ACCOUNT_A, REGION, body)
+    return answer["FrameworkArn"]
+
+
+def test_cli_list_tags(aws: Any, emulator: Any) -> None:
+    arn = create_tagged(emulator, "cli", env="prod")
+    assert aws("list-tags", "--resource-arn", arn)["Tags"] == {"env": "prod"}
+
+
+def test_cli_tag_resource(aws: Any, emulator: Any) -> None:
+    arn = create_tagged(emulator, "cli")
+    assert aws("tag-resource", "--resource-arn", arn, "--tags", "team=backup,env=prod") is None
+    assert emulator.state.execute("ListTags", ACCOUNT_A, REGION, {"ResourceArn": arn})[0] == {
+        "Tags": {"env": "prod", "team": "backup"}
+    }
+
+
+def test_cli_untag_resource(aws: Any, emulator: Any) -> None:
+    arn = create_tagged(emulator, "cli", env="prod", team="backup")
+    assert aws("untag-resource", "--resource-arn", arn, "--tag-key-list", "env") is None
+    call = emulator.control.calls()[-1]
+    assert (call["operation"], call["framework_name"], call["effective"]) == (
+        "UntagResource",
+        "cli",
+        True,
+    )

@@ -94,3 +94,84 @@ def test_the_command_line_prints_one_line_and_stops_cleanly_on_sigterm() -> None
             process.wait()
         if process.stdout:
             process.stdout.close()
+
+
+@contextmanager
+def aws_client(service: str, url: str, credentials: Any, region: str = REGION) -> Iterator[Any]:
+    """A client of ``service`` signed with an account id or an STS Credentials answer."""
+    if isinstance(credentials, str):
+        keys = {"aws_access_key_id": credentials, "aws_secret_access_key": "x"}
+    else:
+        keys = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+    client = boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=region,
+        config=Config(retries={"total_max_attempts": 1}),
+        **keys,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def test_the_demo_seed_has_roles_to_assume_and_partial_recording() -> None:
+    with spawned_emulator(seed="demo") as emulator:
+        with aws_client("sts", emulator.url, "999999999999") as sts:
+            answer = sts.assume_role(
+                RoleArn=f"arn:aws:iam::{ACCOUNT_B}:role/BackupFrameworksConsole",
+                RoleSessionName="demo",
+                ExternalId="backup-frameworks-demo",
+            )
+            credentials = answer["Credentials"]
+        with aws_client("config", emulator.url, credentials) as config:
+            (recorder,) = config.describe_configuration_recorders()["ConfigurationRecorders"]
+        assert recorder["recordingGroup"]["exclusionByResourceTypes"]["resourceTypes"] == [
+            "AWS::EC2::Volume",
+            "AWS::RDS::DBInstance",
+        ]
+        with aws_client("backup", emulator.url, credentials) as b:
+            statuses = {
+                name: b.describe_framework(FrameworkName=name)["FrameworkStatus"]
+                for name in names(b)
+            }
+        assert statuses["exampleFramework"] == "PARTIALLY_ACTIVE"  # it governs EBS, among others
+        assert statuses["tf_acc_test_resource_id"] == "INACTIVE"  # it governs only EBS
+        with aws_client("backup", emulator.url, ACCOUNT_A) as a:
+            described = a.describe_framework(FrameworkName="exampleFramework")
+            assert described["FrameworkStatus"] == "ACTIVE"  # 111111111111 records everything
+
+
+def test_role_and_recording_flags_configure_a_started_emulator() -> None:
+    with spawned_emulator(
+        deploy_seconds=0,
+        roles=[f"{ACCOUNT_A}:Auditor:the-external-id", f"{ACCOUNT_B}:Open"],
+        recording=[f"{ACCOUNT_A}:{REGION}:none", f"{ACCOUNT_B}:{REGION}:only=AWS::EC2::Volume"],
+    ) as emulator:
+        roles = {r["arn"]: r["external_id"] for r in emulator.control.roles()}
+        assert roles == {
+            f"arn:aws:iam::{ACCOUNT_A}:role/Auditor": "the-external-id",
+            f"arn:aws:iam::{ACCOUNT_B}:role/Open": None,
+        }
+        recording = {
+            r["account"]: (r["mode"], r["resource_types"]) for r in emulator.control.recording()
+        }
+        assert recording == {ACCOUNT_A: ("none", []), ACCOUNT_B: ("include", ["AWS::EC2::Volume"])}
+        with aws_client("backup", emulator.url, ACCOUNT_A) as a:
+            a.create_framework(FrameworkName="f", FrameworkControls=ENCRYPTED)
+            answer = a.describe_framework(FrameworkName="f")
+        assert (answer["DeploymentStatus"], answer["FrameworkStatus"]) == ("FAILED", "INACTIVE")
+
+
+def test_a_bad_role_or_recording_flag_stops_the_command_line() -> None:
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT}
+    for flag in (["--role", "12:Name"], ["--recording", f"{ACCOUNT_A}:{REGION}:sometimes"]):
+        command = [sys.executable, "-m", "backup_emulator", "--port", "0", *flag]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 2
+        assert flag[0] in done.stderr

@@ -30,6 +30,19 @@ def scoped(scope: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"ControlName": "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "ControlScope": scope}]
 
 
+def valued(value: str | None) -> list[dict[str, Any]]:
+    """One control whose one parameter has this value (None: no ParameterValue member)."""
+    parameter = {"ParameterName": "principalArnList"}
+    if value is not None:
+        parameter["ParameterValue"] = value
+    return [
+        {
+            "ControlName": "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+            "ControlInputParameters": [parameter],
+        }
+    ]
+
+
 DROP = object()  # a member left out of the body
 ENCRYPTED_ONLY = controls("BACKUP_RECOVERY_POINT_ENCRYPTED")
 MISSING, INVALID = "MissingParameterValueException", "InvalidParameterValueException"
@@ -58,6 +71,10 @@ MISSING, INVALID = "MissingParameterValueException", "InvalidParameterValueExcep
         ("FrameworkControls", scoped({"ComplianceResourceIds": ["i"] * 101}), INVALID),
         ("FrameworkControls", scoped({"ComplianceResourceIds": ["i"] * 100}), None),
         ("FrameworkControls", "x", "SerializationException"),
+        ("FrameworkControls", valued(None), INVALID),
+        ("FrameworkControls", valued(""), INVALID),
+        ("FrameworkControls", valued(" "), None),  # passes here, fails the deployment
+        ("FrameworkControls", valued("arn:aws:iam::111111111111:role/BackupAdmin"), None),
     ],
 )
 def test_input_limits_are_checked_synchronously(member: str, value: Any, code: str | None) -> None:

@@ -49,7 +49,8 @@ class Wire:
 
 
 def assert_matches_shape(value: Any, shape: Any, where: str = "$") -> None:
-    """Check a JSON value member by member against a botocore shape (REST-JSON encodings)."""
+    """Check a JSON value member by member against a botocore shape (REST-JSON and JSON 1.1
+    encodings, which agree on these types)."""
     kind = shape.type_name
     if kind == "structure":
         assert isinstance(value, dict), where
@@ -71,6 +72,8 @@ def assert_matches_shape(value: Any, shape: Any, where: str = "$") -> None:
         assert isinstance(value, int | float) and not isinstance(value, bool), where
     elif kind in ("integer", "long"):
         assert isinstance(value, int) and not isinstance(value, bool), where
+    elif kind == "boolean":
+        assert isinstance(value, bool), where
     else:
         raise AssertionError(f"{where}: unexpected shape type {kind}")
 
