@@ -63,11 +63,13 @@ bench: install
 	$(BIN)/python bench/bench_document.py
 	$(BIN)/python bench/bench_apply.py  # needs PostgreSQL and Redis, like make test-services
 
-# Workers killed at every stage of an apply, 20 times per stage (CI runs 3). PostgreSQL and Redis.
+# Workers killed at every stage of an apply, 20 times per stage (CI runs 3), then at random
+# moments with a seed (CHAOS_SEED=... to replay one; printed by the run). PostgreSQL and Redis.
+CHAOS_SEED ?= $(shell date +%s)
 chaos: install
-	CHAOS_KILLS=20 DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	CHAOS_KILLS=20 CHAOS_SEED=$(CHAOS_SEED) DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/pytest tests/chaos $(PYTEST_ARGS)
+	$(BIN)/pytest tests/chaos -s $(PYTEST_ARGS)
 	$(BIN)/python bench/bench_editor.py
 
 clean:

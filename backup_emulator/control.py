@@ -53,6 +53,10 @@ class EmulatorControl:
         payload = {"count": count, "operation": operation, "after_action": after_action}
         self._call("POST", "drop_next", payload)
 
+    def reset_faults(self) -> None:
+        """Forget the injected faults not used up yet (AWS reachable again)."""
+        self._call("POST", "reset_faults")
+
     def set_latency(self, seconds: float) -> None:
         """Delay every API answer by ``seconds`` (0 turns it off)."""
         self._call("POST", "latency", {"seconds": seconds})

@@ -421,6 +421,9 @@ class Handler(BaseHTTPRequestHandler):
             elif key == ("POST", "drop_next"):
                 state.drop_next(**args)
                 answer = None
+            elif key == ("POST", "reset_faults"):
+                state.reset_faults()
+                answer = None
             elif key == ("POST", "latency"):
                 state.set_latency(**args)
                 answer = None

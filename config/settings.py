@@ -219,7 +219,7 @@ AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 5, minimum=1)
 AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 20, minimum=1)
 AWS_SYNC_MAX_ATTEMPTS = envint("AWS_SYNC_MAX_ATTEMPTS", 3, minimum=1)
 
-# --- Celery: one worker queue, beat for sync and the apply reconciler ------------------------
+# --- Celery: an apply queue, a control queue for sync and the reconciler, and beat ----------
 # The database is the source of truth for work to do (see frameworks/apply.py): a message lost by
 # the broker only delays a change until the reconciler enqueues it again. These settings make a
 # message survive a worker that dies while running it, and keep the broker from handing one
@@ -265,6 +265,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tests give each run its own queue so that parallel runs on one Redis never share messages.
 CELERY_TASK_DEFAULT_QUEUE = envstr("CELERY_QUEUE", "celery")
+# Sync and the reconciler run on a queue of their own, taken by a worker that never runs applies
+# (the Procfile's "control"): however deep the apply backlog and however long every apply slot
+# polls a deployment, they run on time.
+CELERY_CONTROL_QUEUE = envstr("CELERY_CONTROL_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-control")
+CELERY_TASK_ROUTES = {
+    "frameworks.tasks.sync_frameworks": {"queue": CELERY_CONTROL_QUEUE},
+    "frameworks.tasks.reconcile": {"queue": CELERY_CONTROL_QUEUE},
+}
 # Acknowledge a message only when its task has finished, and put it back when the process running
 # it dies (SIGKILL, OOM): a change is never lost with its worker. A task that kills its worker every
 # time would then loop; the attempt counter in the database (APPLY_MAX_ATTEMPTS) ends that.
@@ -292,7 +300,8 @@ APPLY_MAX_SECONDS = envfloat("APPLY_MAX_SECONDS", 3600.0, minimum=1.0)
 APPLY_RETRY_BASE_SECONDS = envfloat("APPLY_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
 APPLY_RETRY_MAX_DELAY_SECONDS = envfloat("APPLY_RETRY_MAX_DELAY_SECONDS", 300.0, minimum=0.0)
 # How often a worker asks AWS for the deployment status, and how long one run waits for a
-# deployment (someone else's before the call, its own after it) before it lets go and retries.
+# deployment: someone else's before the call (then it lets go and retries), its own after AWS
+# accepted it (then the change is unconfirmed, and sync or the reconciler settles it).
 APPLY_POLL_INTERVAL_SECONDS = envfloat("APPLY_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)
 APPLY_DEPLOYMENT_WAIT_SECONDS = envfloat("APPLY_DEPLOYMENT_WAIT_SECONDS", 600.0, minimum=0.0)
 # A worker renews its lease on a change at every step; one that stops renewing (it died) loses the
@@ -306,10 +315,18 @@ if APPLY_LEASE_SECONDS <= AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT:
         f"APPLY_LEASE_SECONDS ({APPLY_LEASE_SECONDS}) must be longer than one AWS request "
         f"(AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT = {AWS_CONNECT_TIMEOUT + AWS_READ_TIMEOUT})"
     )
-# The reconciler (beat): returns changes whose lease expired and enqueues approved changes that
-# have waited this long without a worker taking them (their message was lost).
-RECONCILE_INTERVAL_SECONDS = envfloat("RECONCILE_INTERVAL_SECONDS", 60.0, minimum=0.1)
+# The reconciler (beat, on the control queue): returns changes whose lease expired, settles
+# unconfirmed changes from what AWS holds, and enqueues approved changes that waited without a
+# worker taking them longer than the apply queue ahead of them takes to drain (measured: recent
+# claims per second and run times), never less than the minimum nor more than the maximum.
+RECONCILE_INTERVAL_SECONDS = envfloat("RECONCILE_INTERVAL_SECONDS", 15.0, minimum=0.1)
+APPLY_REQUEUE_MIN_SECONDS = envfloat("APPLY_REQUEUE_MIN_SECONDS", 30.0, minimum=0.0)
 APPLY_REQUEUE_AFTER_SECONDS = envfloat("APPLY_REQUEUE_AFTER_SECONDS", 300.0, minimum=0.0)
+if APPLY_REQUEUE_MIN_SECONDS > APPLY_REQUEUE_AFTER_SECONDS:
+    raise ImproperlyConfigured(
+        f"APPLY_REQUEUE_MIN_SECONDS ({APPLY_REQUEUE_MIN_SECONDS}) must not be more than "
+        f"APPLY_REQUEUE_AFTER_SECONDS ({APPLY_REQUEUE_AFTER_SECONDS})"
+    )
 # Chaos tests only: a folder where armed stage hooks make the worker stop at a named stage.
 APPLY_STAGE_HOOK_DIR = envstr("APPLY_STAGE_HOOK_DIR")
 

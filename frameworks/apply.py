@@ -32,7 +32,6 @@ Stage hooks (``APPLY_STAGE_HOOK_DIR``) let chaos tests stop a worker at a named 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -41,21 +40,21 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from frameworks import aws, document
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
+from frameworks.services import live as aws_live
 from frameworks.services import worker
 from frameworks.services.base import TransitionRefused
-from frameworks.services.sync import is_stale, parse_answer
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +73,16 @@ DELETE_FAILED_WORDS = "AWS could not delete the framework (the deletion FAILED).
 STILL_DEPLOYING = "DeploymentInProgress"
 STILL_DEPLOYING_WORDS = "A deployment of this framework was still running in AWS."
 
+# Re-exported: what AWS holds and what it means live in services.live, shared with sync.
+idempotency_token = aws_live.idempotency_token
+deployment_state = aws_live.deployment_state
+Live = aws_live.Live
+
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What a run ended in: applied, failed, stale, retry (after ``retry_in`` seconds) or
-    skipped (another run holds the change, or it is not waiting to be applied)."""
+    """What a run ended in: applied, failed, stale, unconfirmed, retry (after ``retry_in``
+    seconds) or skipped (another run holds the change, or it is not waiting to be applied)."""
 
     outcome: str
     retry_in: float | None = None
@@ -93,18 +97,15 @@ class StillDeploying(Exception):
     """A run waited as long as it may for a deployment that is still running."""
 
 
+class Unconfirmed(Exception):
+    """AWS accepted the write, but how its deployment ended could not be learnt in time."""
+
+    def __init__(self, error: dict[str, Any] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 # --- the pieces a test can check on their own ----------------------------------------------
-
-
-def idempotency_token(change: ChangeRequest) -> str:
-    """The IdempotencyToken of `change`: the same across retries, redeliveries and reconciler
-    runs; different for another change with an identical document (the id) and after a rebase
-    (the base and approved hashes). DescribeFramework echoes it, which is how a worker that died
-    after AWS accepted the call knows that it did."""
-    base = change.base_version.content_hash if change.base_version is not None else "-"
-    approved = change.proposed_version.content_hash if change.proposed_version is not None else "-"
-    digest = hashlib.sha256(f"{change.pk}:{base}:{approved}".encode()).hexdigest()[:32]
-    return f"change-{change.pk}-{digest}"
 
 
 def backoff_seconds(
@@ -124,54 +125,7 @@ def handoff_owner(task_id: str, retries: int) -> str:
     return f"retry:{task_id}:{retries}"
 
 
-def deployment_state(status: str | None) -> str:
-    """ "running", "failed" or "done" for a DeploymentStatus, read defensively: AWS's own samples
-    show "Active" where the API documents COMPLETED."""
-    value = (status or "").strip().upper()
-    if value.endswith("IN_PROGRESS"):
-        return "running"
-    if value == "FAILED":
-        return "failed"
-    return "done"
-
-
-# --- what AWS holds -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Live:
-    """One DescribeFramework answer (None: AWS has no framework of that name)."""
-
-    answer: dict[str, Any] | None
-
-    @property
-    def exists(self) -> bool:
-        return self.answer is not None
-
-    @cached_property
-    def document(self) -> document.Document | None:
-        return parse_answer(self.answer) if self.answer is not None else None
-
-    @cached_property
-    def hash(self) -> str | None:
-        doc = self.document
-        return document.content_hash(doc) if doc is not None else None
-
-    @property
-    def token(self) -> str:
-        return (self.answer or {}).get("IdempotencyToken") or ""
-
-    @property
-    def status(self) -> str:
-        return (self.answer or {}).get("DeploymentStatus") or ""
-
-    @property
-    def framework_status(self) -> str:
-        return (self.answer or {}).get("FrameworkStatus") or ""
-
-    @property
-    def running(self) -> bool:
-        return self.exists and deployment_state(self.status) == "running"
+# --- what AWS answered ----------------------------------------------------------------------
 
 
 def _answer(response: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +144,13 @@ def error_details(exc: aws.AwsError, **extra: Any) -> dict[str, Any]:
 # --- one run --------------------------------------------------------------------------------
 
 
+def before_sending(change: ChangeRequest, operation: str, kwargs: dict[str, Any]) -> None:
+    """The last point before the write leaves for AWS: `operation` with `kwargs` (the approved
+    document) is exactly what will be sent for `change`. A check that must hold at the moment
+    of sending raises here, and nothing is sent."""
+    _stage("before_call", change.pk)
+
+
 class _Run:
     """One execution of the apply task for one change, holding its lease."""
 
@@ -203,6 +164,10 @@ class _Run:
         self.deadline = time.monotonic() + settings.APPLY_DEPLOYMENT_WAIT_SECONDS
         self.last_status: str | None = None
         self.polls = 0
+        # This run sent the write (or found an earlier run's "request sent" row), and AWS
+        # accepted it (this run's call answered, or the live document shows it landed).
+        self.sent = False
+        self.accepted = False
 
     @property
     def target(self) -> Any:
@@ -228,21 +193,49 @@ class _Run:
 
     # --- AWS ---
 
-    def describe(self) -> Live:
+    def describe(self, *, record: bool = True) -> Live:
         self.renew()
         try:
             return Live(_answer(aws.describe_framework(self.target, self.name, max_attempts=1)))
         except aws.AwsError as exc:
             if exc.code == "ResourceNotFoundException":
                 return Live(None)
-            self.record_error(exc, {"operation": "DescribeFramework", "FrameworkName": self.name})
+            if record:
+                request = {"operation": "DescribeFramework", "FrameworkName": self.name}
+                self.record_error(exc, request)
             raise
+
+    def poll(self) -> Live:
+        """Describe once AWS accepted the write: a failure to read does not undo that, nor
+        spend an attempt. Look again with backoff (the first failure of a streak recorded)
+        until the deployment wait is over; then the outcome is unconfirmed."""
+        failures = 0
+        while True:
+            try:
+                return self.describe(record=failures == 0)
+            except aws.AwsError as exc:
+                error = error_details(exc)
+                if not exc.transient:
+                    raise Unconfirmed(error) from exc
+                failures += 1
+                delay = backoff_seconds(
+                    failures,
+                    base=max(settings.APPLY_RETRY_BASE_SECONDS, 0.05),
+                    # Never so long that the lease would lapse in the pause.
+                    cap=min(
+                        settings.APPLY_RETRY_MAX_DELAY_SECONDS, settings.APPLY_LEASE_SECONDS / 2
+                    ),
+                )
+                if time.monotonic() + delay >= self.deadline:
+                    raise Unconfirmed(error) from exc
+                _pause(delay)
 
     def record_error(
         self, exc: aws.AwsError, request: dict[str, Any], ms: int | None = None
     ) -> None:
         worker.change_request_record_attempt(
             change_id=self.change.pk,
+            change=self.change,
             worker=self.owner,
             stage="failed",
             request=request,
@@ -251,14 +244,18 @@ class _Run:
             duration_ms=ms,
         )
 
+    @cached_property
+    def approved(self) -> document.Document:
+        """The approved document, parsed once per run."""
+        assert self.change.proposed_version is not None  # a create or an update proposes one
+        return self.change.proposed_version.as_document()
+
     def request(self) -> tuple[str, dict[str, Any]]:
         """The operation and its arguments: the full approved document, never a diff."""
         change = self.change
         if change.kind == ChangeKind.DELETE:
             return "DeleteFramework", {"FrameworkName": self.name}
-        assert change.proposed_version is not None  # a create or an update proposes a document
-        doc = change.proposed_version.as_document()
-        kwargs = document.update_kwargs(doc, self.name)
+        kwargs = document.update_kwargs(self.approved, self.name)
         if change.kind == ChangeKind.UPDATE:
             return "UpdateFramework", kwargs
         # A version keeps no tags (UpdateFramework cannot change them); a create's are in its
@@ -268,16 +265,21 @@ class _Run:
             kwargs["FrameworkTags"] = dict(tags)
         return "CreateFramework", kwargs
 
-    def call(self) -> None:
-        """The one call, recorded before it is sent and after it answers."""
-        operation, kwargs = self.request()
+    def send(self, operation: str, kwargs: dict[str, Any]) -> None:
+        """The one write of the approved document, recorded before it is sent and after it
+        answers."""
         recorded = {"operation": operation, **kwargs}
         if operation != "DeleteFramework":
             recorded["IdempotencyToken"] = self.token
         self.renew()
         worker.change_request_record_attempt(
-            change_id=self.change.pk, worker=self.owner, stage="started", request=recorded
+            change_id=self.change.pk,
+            change=self.change,
+            worker=self.owner,
+            stage="started",
+            request=recorded,
         )
+        self.sent = True
         started = time.monotonic()
         try:
             if operation == "UpdateFramework":
@@ -289,9 +291,11 @@ class _Run:
         except aws.AwsError as exc:
             self.record_error(exc, recorded, _ms(started))
             raise
+        self.accepted = True
         _stage("after_call", self.change.pk)
         worker.change_request_record_attempt(
             change_id=self.change.pk,
+            change=self.change,
             worker=self.owner,
             stage="succeeded",
             request=recorded,
@@ -302,30 +306,17 @@ class _Run:
 
     # --- deciding ---
 
-    def landed(self, live: Live) -> bool:
-        """Whether AWS already holds what this change asks for, from an earlier run of it."""
-        if self.change.kind == ChangeKind.DELETE:
-            # DeleteFramework has no token: gone is done, a running delete is (taken as) ours.
-            return not live.exists or live.status.upper() == "DELETE_IN_PROGRESS"
-        return (
-            live.exists
-            and live.hash in self.expected_hashes(live)
-            # AWS echoes the last token; where it does not, the hash alone has to do.
-            and live.token in (self.token, "")
-        )
-
-    def expected_hashes(self, live: Live) -> set[str | None]:
-        """What AWS holds once this change landed: the approved document, or, when that has no
-        description (UpdateFramework cannot send a blank one), the approved document with the
-        description AWS kept."""
-        expected = {self.change.proposed_hash}
-        assert self.change.proposed_version is not None  # only a create or update lands a document
-        approved = self.change.proposed_version.as_document()
-        doc = live.document
-        if approved.description is None and doc is not None and doc.description:
-            approved.description = doc.description
-            expected.add(document.content_hash(approved))
-        return expected
+    def verdict(self, live: Live) -> str:
+        """What the live document says of this change (``services.live.verdict``)."""
+        sent = self.sent
+        # Gone (or going) counts as our delete only if an earlier run sent it.
+        if (
+            not sent
+            and self.change.kind == ChangeKind.DELETE
+            and aws_live.landed(self.change, live, sent=True)
+        ):
+            sent = self.sent = bool(aws_live.delete_sent([self.change.pk]))
+        return aws_live.verdict(self.change, live, sent=sent, token=self.token)
 
     def see(self, live: Live) -> None:
         """Record each deployment status the first time it is seen."""
@@ -333,6 +324,7 @@ class _Run:
         if status != self.last_status:
             worker.change_request_record_deployment_status(
                 change_id=self.change.pk,
+                change=self.change,
                 worker=self.owner,
                 status=status,
                 framework_status=live.framework_status,
@@ -343,43 +335,48 @@ class _Run:
     def wait(self) -> Live:
         """Let a deployment run a while, then look again."""
         if time.monotonic() >= self.deadline:
-            raise StillDeploying
+            raise Unconfirmed() if self.accepted else StillDeploying
         # Deployments often end within seconds: look again soon, then every interval.
         _pause(min(settings.APPLY_POLL_INTERVAL_SECONDS, 0.5 * 2**self.polls))
         self.polls += 1
-        return self.describe()
+        return self.poll() if self.accepted else self.describe()
 
     def apply(self) -> ApplyResult:
         live = self.describe()
-        while not self.landed(live):
-            if is_stale(self.change, live.document):
+        while True:
+            verdict = self.verdict(live)
+            if verdict == aws_live.STALE:
                 worker.change_request_mark_stale(
                     change_id=self.change.pk, live=live.answer, worker=self.owner
                 )
                 return ApplyResult("stale")
+            if verdict != aws_live.SEND:
+                # An earlier run's write landed (its worker died after AWS accepted it).
+                self.accepted = True
+                return self.finish(live)
             if not live.running:
-                _stage("before_call", self.change.pk)
-                self.call()
+                operation, kwargs = self.request()
+                before_sending(self.change, operation, kwargs)
+                self.send(operation, kwargs)
                 return self.finish(None)
             # Someone's deployment of the base document is still running: AWS would answer
             # ConflictException. Wait for it, then decide again on what it left.
             self.see(live)
             live = self.wait()
-        return self.finish(live)
 
     def finish(self, live: Live | None) -> ApplyResult:
         """Poll until the deployment ends; record applied or failed from what AWS reports."""
         while True:
             if live is None:
                 _stage("polling", self.change.pk)
-                live = self.describe()
+                live = self.poll()
             if live.running:
                 # Each status while it runs gets a row; the final one is in the applied or
                 # failed row (one transaction less for the common case: deployed at once).
                 self.see(live)
             if self.change.kind == ChangeKind.DELETE and not live.exists:
                 worker.change_request_mark_applied(
-                    change_id=self.change.pk, worker=self.owner, described=None
+                    change_id=self.change.pk, change=self.change, worker=self.owner, described=None
                 )
                 return ApplyResult("applied")
             if not live.exists:
@@ -403,15 +400,31 @@ class _Run:
                     "deployment_status": live.status,
                 }
                 worker.change_request_mark_failed(
-                    change_id=self.change.pk, worker=self.owner, error=error
+                    change_id=self.change.pk, change=self.change, worker=self.owner, error=error
                 )
                 return ApplyResult("failed", detail="DeploymentFailed")
             if state == "done" and self.change.kind != ChangeKind.DELETE:
                 worker.change_request_mark_applied(
-                    change_id=self.change.pk, worker=self.owner, described=live.answer
+                    change_id=self.change.pk,
+                    change=self.change,
+                    worker=self.owner,
+                    described=live.answer,
+                    live=live,
                 )
                 return ApplyResult("applied")
             live = self.wait()
+
+    def unconfirm(self, exc: Unconfirmed) -> ApplyResult:
+        """AWS accepted the write and the wait is over: say so, and let sync or the
+        reconciler settle the change from what AWS holds (nothing is sent again)."""
+        worker.change_request_mark_unconfirmed(
+            change_id=self.change.pk,
+            change=self.change,
+            worker=self.owner,
+            last_status=self.last_status or "",
+            error=exc.error,
+        )
+        return ApplyResult("unconfirmed", detail=(exc.error or {}).get("code", STILL_DEPLOYING))
 
     # --- errors ---
 
@@ -455,7 +468,9 @@ class _Run:
     def fail(self, error: dict[str, Any], gave_up: str | None = None) -> ApplyResult:
         if gave_up:
             error = {**error, "words": f"{error.get('words', '')} {gave_up}".strip()}
-        worker.change_request_mark_failed(change_id=self.change.pk, worker=self.owner, error=error)
+        worker.change_request_mark_failed(
+            change_id=self.change.pk, change=self.change, worker=self.owner, error=error
+        )
         return ApplyResult("failed", detail=error.get("code", ""))
 
 
@@ -546,6 +561,8 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
     try:
         try:
             return run.apply()
+        except Unconfirmed as unknown:
+            return run.unconfirm(unknown)
         except StillDeploying:
             return run.give_up_or_retry(None)
         except aws.AwsError as exc:
@@ -562,14 +579,60 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
 # --- the reconciler -------------------------------------------------------------------------
 
 
-def changes_reconcile() -> list[int]:
+def expected_run_seconds(now: datetime) -> float:
+    """How long one apply run takes, from the last hour's applied changes: the median time from
+    a claim to the outcome (the poll interval's worth of seconds when nothing ran lately)."""
+    claimed = (
+        HistoryEvent.objects.filter(
+            change_request_id=OuterRef("change_request_id"),
+            event=Event.CLAIMED,
+            id__lt=OuterRef("id"),
+        )
+        .order_by("-id")
+        .values("created_at")[:1]
+    )
+    rows = (
+        HistoryEvent.objects.filter(event=Event.APPLIED, created_at__gte=now - timedelta(hours=1))
+        .order_by("-id")
+        .annotate(claimed_at=Subquery(claimed))
+        .values_list("created_at", "claimed_at")[:50]
+    )
+    took = sorted((done - start).total_seconds() for done, start in rows if start is not None)
+    if not took:
+        return 2 * settings.APPLY_POLL_INTERVAL_SECONDS
+    return took[len(took) // 2]
+
+
+def requeue_after_seconds(queue_depth: int | None, *, now: datetime) -> float:
+    """How long an approved change may wait for a worker before its message counts as lost:
+    twice the time the apply queue ahead of it takes to drain (its depth over the claims per
+    second of the last five minutes) plus one run, within ``APPLY_REQUEUE_MIN_SECONDS`` and
+    ``APPLY_REQUEUE_AFTER_SECONDS``. A shallow queue (a flushed broker) brings lost changes back
+    within about a minute; a deep one is not duplicated while it drains."""
+    run = expected_run_seconds(now)
+    depth = queue_depth or 0
+    drain = 0.0
+    if depth:
+        window = 300.0
+        claims = HistoryEvent.objects.filter(
+            event=Event.CLAIMED, created_at__gte=now - timedelta(seconds=window)
+        ).count()
+        # Nothing claimed lately behind a full queue: the workers are all busy or gone.
+        drain = depth * window / claims if claims else float("inf")
+    wait = 2 * (drain + run)
+    return min(max(wait, settings.APPLY_REQUEUE_MIN_SECONDS), settings.APPLY_REQUEUE_AFTER_SECONDS)
+
+
+def changes_reconcile(*, queue_depth: int | None = None) -> list[int]:
     """Beat's safety net, so nothing depends on the broker keeping a message: return applying
-    changes whose lease expired to approved, and pick the approved changes no worker has taken
-    for ``APPLY_REQUEUE_AFTER_SECONDS`` (their message was lost). Returns the ids to enqueue;
-    a duplicate message is harmless (the claim lets one run through)."""
+    changes whose lease expired to approved, settle unconfirmed changes from what AWS holds, and
+    pick the approved changes no worker has taken for ``requeue_after_seconds`` (their message
+    was lost). Returns the ids to enqueue; a duplicate message is harmless (the claim lets one
+    run through)."""
     now = timezone.now()
     released = worker.change_request_release_expired(now=now)
-    cutoff = now - timedelta(seconds=settings.APPLY_REQUEUE_AFTER_SECONDS)
+    changes_settle_unconfirmed()
+    cutoff = now - timedelta(seconds=requeue_after_seconds(queue_depth, now=now))
     waiting = (
         ChangeRequest.objects.filter(state=ChangeState.APPROVED)
         .annotate(waiting_since=Coalesce("enqueued_at", "updated_at"))
@@ -579,6 +642,41 @@ def changes_reconcile() -> list[int]:
     if ids:
         ChangeRequest.objects.filter(pk__in=ids, state=ChangeState.APPROVED).update(enqueued_at=now)
     return ids
+
+
+def changes_settle_unconfirmed() -> list[int]:
+    """Describe each unconfirmed change's framework and settle it (applied, failed or stale)
+    when AWS says how its deployment ended. AWS unreachable for a target: try its changes at the
+    next run. Returns the ids settled."""
+    settled: list[int] = []
+    unreachable: set[int] = set()
+    unconfirmed = ChangeRequest.objects.filter(state=ChangeState.UNCONFIRMED).select_related(
+        "target", "base_version", "proposed_version"
+    )
+    for change in unconfirmed.order_by("id"):
+        if change.target_id in unreachable:
+            continue
+        try:
+            answer: dict[str, Any] | None = _answer(
+                aws.describe_framework(change.target, change.framework_name, max_attempts=1)
+            )
+        except aws.AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                log.warning("change %s: cannot settle yet (%s)", change.pk, exc)
+                unreachable.add(change.target_id)
+                continue
+            answer = None
+        live = Live(answer)
+        sent = change.kind == ChangeKind.DELETE and bool(aws_live.delete_sent([change.pk]))
+        if aws_live.verdict(change, live, sent=sent) == aws_live.DEPLOYING:
+            continue  # still deploying: the next run looks again
+        try:
+            worker.change_request_settle(change_id=change.pk, described=answer, by="reconciler")
+        except TransitionRefused as refused:  # sync or a person got there first
+            log.info("change %s: not settled (%s)", change.pk, refused.code)
+            continue
+        settled.append(change.pk)
+    return settled
 
 
 # --- stage hooks for chaos tests ------------------------------------------------------------

@@ -38,6 +38,11 @@ AUTHOR_NEWS: dict[str, tuple[str, str]] = {
     ),
     "applied": ("applied", "Your change was applied: AWS reports the framework deployed."),
     "failed": ("failed", "Your change could not be applied to AWS."),
+    "unconfirmed": (
+        "is not confirmed yet",
+        "AWS accepted your change; its deployment could not be confirmed. The console checks "
+        "again with AWS and will write when it knows whether the change was applied.",
+    ),
 }
 
 
@@ -111,8 +116,8 @@ def change_submitted(change: ChangeRequest) -> None:
 def author_news(
     change: ChangeRequest, event: str, *, by: User | None = None, note: str = ""
 ) -> None:
-    """Tell the author what happened to their change: approved, rejected, stale, applied or
-    failed (`note` is the reason of a rejection or the error of a failure)."""
+    """Tell the author what happened to their change: approved, rejected, stale, applied,
+    unconfirmed or failed (`note` is the reason of a rejection or the error of a failure)."""
     author = change.author
     if author is None or not author.is_active or not author.email or event not in AUTHOR_NEWS:
         return

@@ -18,6 +18,7 @@ from frameworks import access, document
 from frameworks.access import Action
 from frameworks.document.catalog import CONTROLS
 from frameworks.models import (
+    IN_FLIGHT_STATES,
     OPEN_STATES,
     Approval,
     ChangeKind,
@@ -78,12 +79,14 @@ APPLY_EVENTS = (
     Event.ATTEMPT_SUCCEEDED,
     Event.ATTEMPT_FAILED,
     Event.DEPLOYMENT_STATUS,
+    Event.UNCONFIRMED,
     Event.APPLIED,
     Event.FAILED,
     Event.STALE,
 )
+UNCONFIRMED_WORDS = "AWS accepted the change; its deployment could not be confirmed."
 #: States in which the section keeps asking for itself.
-LIVE_STATES = (ChangeState.APPROVED, ChangeState.APPLYING)
+LIVE_STATES = IN_FLIGHT_STATES
 
 _DEPLOYMENT_WORDS = {
     "CREATE_IN_PROGRESS": "AWS is creating the framework and deploying its controls.",
@@ -180,7 +183,17 @@ def _step(row: HistoryEvent) -> Step:
         status = d.get("deployment_status") or ""
         if status:  # the final status of the deployment is recorded with the outcome
             text = f"{_DEPLOYMENT_WORDS.get(status.upper(), status)} {text}"
+        if d.get("settled_by"):
+            text = f"{text} (found by {d['settled_by']}: the worker's write had landed)"
         return Step(row.created_at, text, code=status)
+    if row.event == Event.UNCONFIRMED:
+        return Step(
+            row.created_at,
+            f"Unconfirmed: {d.get('words') or UNCONFIRMED_WORDS} "
+            "The console asks AWS again until it knows.",
+            "busy",
+            code=(d.get("deployment_status") or error.get("code", "")),
+        )
     if row.event == Event.FAILED:
         return Step(
             row.created_at,

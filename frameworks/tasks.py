@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 
@@ -45,8 +46,23 @@ def apply_change(self: DjangoTask[[int], str], change_id: int) -> str:
     return result.outcome
 
 
+def apply_queue_depth() -> int | None:
+    """How many apply messages wait in the broker (None if the broker cannot say)."""
+    try:
+        with current_app.connection_for_read() as connection:
+            channel: Any = connection.default_channel  # kombu's virtual channel declares queues
+            declared = channel.queue_declare(
+                queue=current_app.conf.task_default_queue, passive=True
+            )
+            return int(declared.message_count)
+    except Exception as exc:
+        log.warning("apply queue depth unknown: %s", exc)
+        return None
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def reconcile() -> None:
-    """Run by beat every RECONCILE_INTERVAL_SECONDS: re-enqueue what the broker lost."""
-    for change_id in apply.changes_reconcile():
+    """Run by beat every RECONCILE_INTERVAL_SECONDS on the control queue: hand back expired
+    leases, settle unconfirmed changes, re-enqueue what the broker lost."""
+    for change_id in apply.changes_reconcile(queue_depth=apply_queue_depth()):
         apply_change.delay(change_id)

@@ -9,7 +9,8 @@ import boto3
 from django.contrib.auth.models import User
 
 from frameworks import services
-from frameworks.models import ChangeRequest, Event, HistoryEvent, Target
+from frameworks.models import ChangeRequest, HistoryEvent, Target
+from frameworks.queries import APPLY_EVENTS
 
 
 def controls(days: int, tag: str = "team") -> list[dict[str, Any]]:
@@ -136,19 +137,11 @@ def events(change: ChangeRequest) -> list[str]:
 
 
 def apply_events(change: ChangeRequest) -> list[HistoryEvent]:
-    kinds = [
-        Event.CLAIMED,
-        Event.ATTEMPT_STARTED,
-        Event.ATTEMPT_SUCCEEDED,
-        Event.ATTEMPT_FAILED,
-        Event.DEPLOYMENT_STATUS,
-        Event.APPLIED,
-        Event.FAILED,
-        Event.STALE,
-        Event.LEASE_EXPIRED,
-    ]
+    """The change's rows the apply section of its page shows, oldest first."""
     return list(
-        HistoryEvent.objects.filter(change_request_id=change.pk, event__in=kinds).order_by("id")
+        HistoryEvent.objects.filter(change_request_id=change.pk, event__in=APPLY_EVENTS).order_by(
+            "id"
+        )
     )
 
 

@@ -28,6 +28,7 @@ from tests.applying import (
     controls,
     writes,
 )
+from tests.factories import control
 
 pytestmark = pytest.mark.django_db
 
@@ -352,17 +353,22 @@ def test_it_waits_for_a_running_deployment_then_sends(change, emulator, monkeypa
     assert statuses == ["UPDATE_IN_PROGRESS"]  # COMPLETED is in the applied row
 
 
-def test_a_deployment_still_running_at_the_end_of_a_run_is_retried_then_found(
+def test_a_deployment_still_running_at_the_end_of_a_run_is_unconfirmed_then_settled(
     change, emulator, settings
 ):
     settings.APPLY_DEPLOYMENT_WAIT_SECONDS = 0
     emulator.control.configure(deploy_seconds=30)
     first = run(change)
-    assert first.outcome == "retry"
-    assert change.last_error["code"] == apply.STILL_DEPLOYING
+    assert first.outcome == "unconfirmed"
+    assert change.state == "unconfirmed" and change.attempts == 1
+    assert change.last_error["code"] == "DeploymentUnconfirmed"
+    assert apply.changes_settle_unconfirmed() == []  # still deploying: nothing to settle
     emulator.control.finish_deployments()
-    assert retry(change, first).outcome == "applied"
+    assert apply.changes_settle_unconfirmed() == [change.pk]
+    change.refresh_from_db()
+    assert change.state == "applied" and change.attempts == 1
     assert [op for op, _ in calls(emulator)].count(UPDATE) == 1
+    assert [e.event for e in apply_events(change)][-2:] == [Event.UNCONFIRMED, Event.APPLIED]
 
 
 # --- after the call --------------------------------------------------------------------------
@@ -428,7 +434,7 @@ def test_a_run_that_lost_its_lease_stops_without_writing(change, emulator, monke
         ChangeRequest.objects.filter(pk=change.pk).update(lease_owner="thief")
         raise apply.LeaseLost
 
-    monkeypatch.setattr(apply._Run, "call", steal)
+    monkeypatch.setattr(apply._Run, "send", steal)
     assert run(change).outcome == "skipped"
     assert change.state == "applying" and change.lease_owner == "thief"
 
@@ -485,3 +491,47 @@ def test_a_landed_update_without_a_description_is_recognised_by_its_token(
     assert retry(change, first).outcome == "applied"
     assert [c["effective"] for c in writes(emulator)] == [True]
     assert calls(emulator)[-1] == (DESCRIBE, None)
+
+
+# --- the cost of one run ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 40])
+def test_an_apply_run_costs_the_same_queries_and_parses_at_any_size(
+    size, target, editor, approver, emulator, django_assert_num_queries, monkeypatch
+):
+    backup_client(target).create_framework(
+        FrameworkName="big",
+        FrameworkDescription="many controls",
+        FrameworkControls=[control(i) for i in range(size)],
+    )
+    services.target_sync(target_id=target.pk)
+    draft = services.change_request_create_draft(
+        user=editor,
+        target_id=target.pk,
+        kind="update",
+        framework_name="big",
+        document={
+            "FrameworkName": "big",
+            "FrameworkDescription": "many controls",
+            "FrameworkControls": [control(i + 500) for i in range(size)],
+        },
+    )
+    change = approve(draft, editor, approver)
+    parses = []
+    real_parse = document.parse
+    monkeypatch.setattr(document, "parse", lambda *a, **k: parses.append(1) or real_parse(*a, **k))
+    versions = []
+    real_as_document = DocumentVersion.as_document
+    monkeypatch.setattr(
+        DocumentVersion,
+        "as_document",
+        lambda self: versions.append(self.pk) or real_as_document(self),
+    )
+    # A claim, the call recorded before and after, and applied with the mirror: each a
+    # transaction with its history row; the change row is read where the lease is checked.
+    with django_assert_num_queries(26):
+        assert apply.change_request_apply(change_id=change.pk, task_id="t").outcome == "applied"
+    assert versions == [change.proposed_version_id]  # the approved version, parsed once
+    # That version, and each DescribeFramework answer (before and after the call), once.
+    assert len(parses) == 3

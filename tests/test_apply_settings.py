@@ -46,8 +46,20 @@ def test_retries_are_bounded_in_number_and_time():
 def test_beat_runs_the_reconciler_every_interval_and_drops_stale_ticks():
     entry = app.conf.beat_schedule["reconcile-changes"]
     assert entry["task"] == "frameworks.tasks.reconcile"
-    assert entry["schedule"] == settings.RECONCILE_INTERVAL_SECONDS == 60.0
+    assert entry["schedule"] == settings.RECONCILE_INTERVAL_SECONDS == 15.0
     assert entry["options"]["expires"] == settings.RECONCILE_INTERVAL_SECONDS
+
+
+def test_sync_and_the_reconciler_have_a_queue_of_their_own():
+    routes = app.conf.task_routes
+    control = settings.CELERY_CONTROL_QUEUE
+    assert control and control != app.conf.task_default_queue
+    assert routes["frameworks.tasks.reconcile"] == {"queue": control}
+    assert routes["frameworks.tasks.sync_frameworks"] == {"queue": control}
+    assert "frameworks.tasks.apply_change" not in routes  # applies stay on the default queue
+    # A lost change comes back within about a minute with the defaults, however the broker
+    # lost it: the shortest requeue wait plus one reconciler interval.
+    assert settings.APPLY_REQUEUE_MIN_SECONDS + settings.RECONCILE_INTERVAL_SECONDS <= 60
     assert settings.APPLY_STAGE_HOOK_DIR == ""  # chaos hooks are off unless a test sets them
 
 

@@ -134,3 +134,21 @@ def test_the_change_page_includes_the_section(change, auditor):
     body = client_for(auditor).get(reverse("frameworks:change-detail", args=[change.pk]))
     assert body.status_code == 200
     assert 'id="apply-status"' in body.content.decode()
+
+
+def test_an_unconfirmed_change_says_so_and_keeps_polling_until_it_is_settled(
+    change, auditor, emulator, settings
+):
+    settings.APPLY_DEPLOYMENT_WAIT_SECONDS = 0
+    emulator.control.configure(deploy_seconds=30)
+    assert apply.change_request_apply(change_id=change.pk, task_id="t").outcome == "unconfirmed"
+    client = client_for(auditor)
+    body = client.get(url(change), **HTMX).content.decode()
+    assert 'hx-trigger="every 2s"' in body
+    assert "AWS accepted the change; its deployment could not be confirmed." in body
+    assert 'data-state="unconfirmed"' in body
+    emulator.control.finish_deployments()
+    assert apply.changes_settle_unconfirmed() == [change.pk]
+    body = client.get(url(change), **HTMX).content.decode()
+    assert 'data-state="applied"' in body and "every 2s" not in body
+    assert "found by reconciler" in body

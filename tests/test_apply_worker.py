@@ -6,13 +6,15 @@ worker, and reads the emulator's call log for the exact AWS calls the worker mad
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
 
-from frameworks import apply
-from frameworks.models import ChangeRequest, Event, Framework
+from frameworks import apply, services, tasks
+from frameworks.models import ChangeRequest, Event, Framework, HistoryEvent
 from tests.applying import (
     apply_events,
     approve,
@@ -220,3 +222,69 @@ def test_an_approved_change_without_a_message_is_found_by_the_reconciler(
     assert settled(change, worker).state == "applied"
     assert ChangeRequest.objects.get(pk=change.pk).enqueued_at is not None
     assert [c["effective"] for c in writes(emulator, "daily")] == [True, True]  # create, update
+
+
+# --- a write that landed is never undone -----------------------------------------------------
+
+
+def expire_lease(change: ChangeRequest) -> None:
+    """Time passes for the lease of a run that is gone (as APPLY_LEASE_SECONDS would)."""
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+
+
+@pytest.mark.parametrize("kind", ["update", "create", "delete"])
+def test_a_write_that_landed_then_lost_its_worker_is_applied_by_a_sync_before_any_reclaim(
+    worker, target, editor, approver, emulator, kind
+):
+    draft = {"update": draft_update, "create": draft_create, "delete": draft_delete}[kind]
+    change = draft(target, editor, "daily", 7)
+    emulator.control.clear_calls()
+    worker.arm("after_call", change.pk)
+    approve(change, editor, approver)
+    worker.wait_reached("after_call")  # AWS accepted the write
+    worker.kill()  # the whole worker, beat included: nothing finishes the run
+    try:
+        expire_lease(change)
+        assert apply.changes_reconcile() == [change.pk]  # back to approved, to be sent again
+        result = services.target_sync(target_id=target.pk)  # ... but sync gets there first
+        change.refresh_from_db()
+        assert change.state == "applied", (result, change.last_error)
+        assert result.settled == [change.pk] and result.stale == []
+    finally:
+        worker.start()
+    tasks.apply_change.delay(change.pk)  # the reconciler's message arrives: nothing to do
+    time.sleep(0.5)
+    assert settled(change, worker).state == "applied"
+    assert [c["effective"] for c in writes(emulator)] == [True]
+
+
+def test_aws_unreachable_right_after_the_call_never_fails_the_change(
+    worker, target, editor, approver, emulator
+):
+    change = draft_update(target, editor, "daily", 7)
+    emulator.control.configure(deploy_seconds=2)
+    emulator.control.clear_calls()
+    approve(change, editor, approver)
+    deadline = time.monotonic() + 20
+    while not HistoryEvent.objects.filter(
+        change_request_id=change.pk, event=Event.ATTEMPT_SUCCEEDED
+    ).exists():
+        assert time.monotonic() < deadline, worker.tail()
+        time.sleep(0.01)
+    # AWS accepted the update and is then unreachable for longer than every attempt would
+    # last (the worker's deployment wait is 10 s, its attempts 4).
+    emulator.control.drop_next(count=100_000, operation=DESCRIBE)
+    deadline = time.monotonic() + 30
+    while ChangeRequest.objects.get(pk=change.pk).state == "applying":
+        assert time.monotonic() < deadline, worker.tail()
+        time.sleep(0.1)
+    change.refresh_from_db()
+    assert change.state in ("unconfirmed", "applied"), change.last_error
+    assert change.attempts == 1
+    emulator.control.reset_faults()  # AWS is back: beat's reconciler settles it
+    assert settled(change, worker).state == "applied"
+    assert change.attempts == 1
+    assert not HistoryEvent.objects.filter(change_request_id=change.pk, event=Event.FAILED)
+    assert [c["effective"] for c in writes(emulator)] == [True]

@@ -52,6 +52,7 @@ FAST = {
     "APPLY_MAX_ATTEMPTS": "4",
     "APPLY_MAX_SECONDS": "120",
     "RECONCILE_INTERVAL_SECONDS": "0.5",
+    "APPLY_REQUEUE_MIN_SECONDS": "3",
     "APPLY_REQUEUE_AFTER_SECONDS": "3",
 }
 
@@ -239,10 +240,13 @@ def celery_worker(
     concurrency: int = 1,
     pool: str = "prefork",
     beat: bool = True,
+    consume: str = "both",
     **overrides: str,
 ) -> Iterator[Worker]:
     """Run ``celery -A config worker`` (`pool` with `concurrency` processes, beat embedded) on
-    `queue` for the block. Needs PostgreSQL and Redis (see the module docstring)."""
+    `queue` for the block. `consume`: "apply" (the apply queue only), "control" (sync and the
+    reconciler only, as the Procfile's control worker) or "both". Needs PostgreSQL and Redis
+    (see the module docstring)."""
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not (
         settings.CELERY_BROKER_URL.startswith("redis")
     ):
@@ -252,11 +256,18 @@ def celery_worker(
     hooks.mkdir(exist_ok=True)
     queue = queue or f"test-{uuid.uuid4().hex[:12]}"
     env = worker_env(data_dir=folder, hooks=hooks, queue=queue, aws_files=aws_files, **overrides)
+    queues = {
+        "apply": [queue],
+        "control": [control_queue(queue)],
+        "both": [queue, control_queue(queue)],
+    }[consume]
     command = [
         CELERY,
         "-A",
         "config",
         "worker",
+        "-Q",
+        ",".join(queues),
         f"--pool={pool}",
         f"--concurrency={concurrency}",
         "--loglevel=INFO",
@@ -274,6 +285,11 @@ def celery_worker(
         yield worker
     finally:
         worker.stop()
+
+
+def control_queue(queue: str) -> str:
+    """The queue sync and the reconciler use next to apply queue `queue` (config/settings.py)."""
+    return f"{queue}-control"
 
 
 @contextmanager

@@ -155,6 +155,11 @@ class RunTimeControls:
                     return dict(injection)
             return None
 
+    def reset_faults(self) -> None:
+        """Forget every injected fault that has not been used up yet (AWS reachable again)."""
+        with self.lock:
+            self._injections.clear()
+
     def fail_next_deployment(self, name: str | None = None, count: int = 1) -> None:
         with self.lock:
             self._deployment_failures.append({"name": name, "count": int(count)})

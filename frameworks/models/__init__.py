@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from frameworks.models.changes import (
     FINAL_STATES,
+    IN_FLIGHT_STATES,
     OPEN_STATES,
+    STATE_RULES,
     Approval,
     ChangeKind,
     ChangeRequest,
@@ -25,7 +27,9 @@ from frameworks.models.targets import Framework, FrameworkQuerySet, Role, Target
 
 __all__ = [
     "FINAL_STATES",
+    "IN_FLIGHT_STATES",
     "OPEN_STATES",
+    "STATE_RULES",
     "ActorKind",
     "Approval",
     "ChangeKind",

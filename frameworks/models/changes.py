@@ -3,6 +3,7 @@ point at."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -87,6 +88,7 @@ class ChangeState(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     APPROVED = "approved", "Approved"
     APPLYING = "applying", "Applying"
+    UNCONFIRMED = "unconfirmed", "Unconfirmed"
     STALE = "stale", "Stale"
     APPLIED = "applied", "Applied"
     FAILED = "failed", "Failed"
@@ -94,20 +96,38 @@ class ChangeState(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+@dataclass(frozen=True)
+class StateRules:
+    """What a state means for the rest of the product: whether it holds its framework (the
+    one-open-change constraint), whether nothing leaves it (final), and whether the apply
+    worker or the reconciler still has work on it (the change page keeps polling)."""
+
+    holds: bool = False
+    final: bool = False
+    in_flight: bool = False
+
+
+#: The one table every list of states is derived from (the constraint, the filters, the page).
+STATE_RULES: dict[str, StateRules] = {
+    ChangeState.DRAFT: StateRules(),
+    ChangeState.SUBMITTED: StateRules(holds=True),
+    ChangeState.APPROVED: StateRules(holds=True, in_flight=True),
+    ChangeState.APPLYING: StateRules(holds=True, in_flight=True),
+    # AWS accepted the change but its deployment could not be confirmed: sync or the
+    # reconciler settles it to applied or failed from what AWS holds.
+    ChangeState.UNCONFIRMED: StateRules(holds=True, in_flight=True),
+    ChangeState.STALE: StateRules(holds=True),
+    ChangeState.APPLIED: StateRules(final=True),
+    ChangeState.FAILED: StateRules(final=True),
+    ChangeState.REJECTED: StateRules(final=True),
+    ChangeState.WITHDRAWN: StateRules(final=True),
+}
 #: A change in one of these states holds its framework: nobody else may submit another.
-OPEN_STATES = (
-    ChangeState.SUBMITTED,
-    ChangeState.APPROVED,
-    ChangeState.APPLYING,
-    ChangeState.STALE,
-)
+OPEN_STATES = tuple(ChangeState(s) for s, rules in STATE_RULES.items() if rules.holds)
 #: States nothing leaves, except by "start a new change from this one".
-FINAL_STATES = (
-    ChangeState.APPLIED,
-    ChangeState.FAILED,
-    ChangeState.REJECTED,
-    ChangeState.WITHDRAWN,
-)
+FINAL_STATES = tuple(ChangeState(s) for s, rules in STATE_RULES.items() if rules.final)
+#: Approved and not yet settled: the worker, sync or the reconciler still acts on these.
+IN_FLIGHT_STATES = tuple(ChangeState(s) for s, rules in STATE_RULES.items() if rules.in_flight)
 
 
 class ChangeRequest(models.Model):

@@ -31,6 +31,7 @@ class Event(models.TextChoices):
     ATTEMPT_SUCCEEDED = "attempt_succeeded", "Attempt succeeded"
     ATTEMPT_FAILED = "attempt_failed", "Attempt failed"
     DEPLOYMENT_STATUS = "deployment_status", "Deployment status seen"
+    UNCONFIRMED = "unconfirmed", "Deployment not confirmed"
     APPLIED = "applied", "Applied"
     FAILED = "failed", "Failed"
     SYNC_NEW = "sync_new", "Sync found a new framework"

@@ -13,12 +13,20 @@ The transitions:
     submitted  → approved (enough approvals) | rejected | draft (reopen) | withdrawn | stale
     approved   → applying (claim) | withdrawn (author or admin) | stale
     applying   → applied | failed | approved (lease expired) | stale (worker saw drift)
+               | unconfirmed (AWS accepted; the deployment's end not seen in time)
+    unconfirmed → applied | failed | stale (settled by sync or the reconciler from what AWS
+               holds; it holds its framework meanwhile)
     stale      → draft (rebase)
     applied, failed, rejected, withdrawn: final; start_from opens a new draft.
 
+Sync or the reconciler also settles an approved change whose write already landed (its worker
+died after AWS accepted it): approved → applied | failed, as the worker would have.
+``models.STATE_RULES`` says which states hold a framework, are final or are still in flight.
+
 Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
 author's side), ``review`` (submit to approve or reject), ``worker`` (the apply worker's
-transitions) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
+transitions), ``live`` (what a DescribeFramework answer means for a change: a landed write or
+drift) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
 worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
 """
 
@@ -34,6 +42,7 @@ from frameworks.services.drafts import (
     change_request_save_draft,
     change_request_start_from,
 )
+from frameworks.services.live import mirror_document
 from frameworks.services.review import (
     change_request_approve,
     change_request_comment,
@@ -43,15 +52,17 @@ from frameworks.services.review import (
     change_request_submit,
     change_request_withdraw,
 )
-from frameworks.services.sync import SyncResult, mirror_document, sync_all, target_sync
+from frameworks.services.sync import SyncResult, sync_all, target_sync
 from frameworks.services.worker import (
     change_request_claim,
     change_request_mark_applied,
     change_request_mark_failed,
     change_request_mark_stale,
+    change_request_mark_unconfirmed,
     change_request_record_attempt,
     change_request_record_deployment_status,
     change_request_release_expired,
+    change_request_settle,
 )
 
 __all__ = [
@@ -68,6 +79,7 @@ __all__ = [
     "change_request_mark_applied",
     "change_request_mark_failed",
     "change_request_mark_stale",
+    "change_request_mark_unconfirmed",
     "change_request_open_draft",
     "change_request_rebase",
     "change_request_record_attempt",
@@ -76,6 +88,7 @@ __all__ = [
     "change_request_release_expired",
     "change_request_reopen",
     "change_request_save_draft",
+    "change_request_settle",
     "change_request_start_from",
     "change_request_submit",
     "change_request_withdraw",

@@ -89,7 +89,8 @@ def load(call: Call, change_id: int) -> ChangeRequest:
     """The change request, or a refusal naming the unknown id."""
     call.change_id = change_id
     change = (
-        ChangeRequest.objects.select_related("target", "base_version", "proposed_version")
+        # The author too: most transitions tell them by e-mail.
+        ChangeRequest.objects.select_related("target", "base_version", "proposed_version", "author")
         .filter(pk=change_id)
         .first()
     )

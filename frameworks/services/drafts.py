@@ -27,7 +27,7 @@ from frameworks.services.base import (
     require_state,
     service,
 )
-from frameworks.services.sync import mirror_document
+from frameworks.services.live import mirror_document
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -31,6 +31,9 @@ from frameworks.models import (
     Framework,
     Target,
 )
+from frameworks.services import live as aws_live
+from frameworks.services import worker
+from frameworks.services.live import is_stale, mirror_document, mirror_values, parse_answer
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class SyncResult:
     # Frameworks left alone because a change to them is being applied.
     held: list[str] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)
+    # Approved or unconfirmed changes whose landed write sync found, and settled.
+    settled: list[int] = field(default_factory=list)
     skipped: bool = False
     error: aws.AwsError | None = None
 
@@ -81,46 +86,9 @@ def _lease_owner() -> str:
     return f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
 
 
-def parse_answer(described: dict[str, Any]) -> document.Document | None:
-    """The document in a DescribeFramework answer, or None if it cannot be read."""
-    try:
-        return document.parse(described)
-    except document.DocumentError:
-        # What AWS holds is what it holds: a mirror row is still worth having without a hash.
-        log.warning("DescribeFramework answer for %s did not parse", described.get("FrameworkName"))
-        return None
-
-
 def _account_from_arn(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 else ""
-
-
-def mirror_values(answer: dict[str, Any], parsed: document.Document | None, now: datetime) -> dict:
-    """The mirror columns for one DescribeFramework answer (shared with the apply path)."""
-    return {
-        "arn": answer.get("FrameworkArn", ""),
-        "description": answer.get("FrameworkDescription") or "",
-        "controls": answer.get("FrameworkControls") or [],
-        "content_hash": document.content_hash(parsed) if parsed else "",
-        "deployment_status": answer.get("DeploymentStatus", ""),
-        "framework_status": answer.get("FrameworkStatus", ""),
-        "idempotency_token": answer.get("IdempotencyToken") or "",
-        "creation_time": answer.get("CreationTime"),
-        "last_synced_at": now,
-        "present": True,
-        "gone_since": None,
-    }
-
-
-def mirror_document(framework: Framework) -> document.Document | None:
-    """The document the mirror holds for a present framework (None if gone or unreadable)."""
-    if not framework.present:
-        return None
-    try:
-        return document.parse(framework.api_document())
-    except document.DocumentError:
-        return None
 
 
 def _fetch(target: Target) -> list[dict[str, Any]]:
@@ -205,6 +173,8 @@ class _Mirror:
         self.live: dict[str, document.Document | None] = {
             name: mirror_document(f) for name, f in self.existing.items()
         }
+        # What AWS answered this time, per framework (absent: gone, or not looked at).
+        self.answers: dict[str, tuple[dict[str, Any], str]] = {}
 
     def observe(self, answer: dict[str, Any], result: SyncResult) -> None:
         name = answer["FrameworkName"]
@@ -232,6 +202,12 @@ class _Mirror:
                 setattr(framework, key, value)
             self.to_update.append(framework)
         self.live[name] = parsed
+        self.answers[name] = (answer, values["content_hash"])
+
+    def described(self, name: str) -> aws_live.Live:
+        """The framework as AWS described it in this sync (parsed and hashed once)."""
+        answer, digest = self.answers.get(name, (None, ""))
+        return aws_live.Live.parsed(answer, self.live.get(name), digest or None)
 
     def vanish(self, names: set[str], result: SyncResult) -> None:
         for name, framework in self.existing.items():
@@ -252,27 +228,58 @@ class _Mirror:
             )
 
 
+#: The changes sync looks at: every open one a person or the worker may still move.
+_WATCHED = [
+    ChangeState.SUBMITTED,
+    ChangeState.APPROVED,
+    ChangeState.APPLYING,
+    ChangeState.UNCONFIRMED,
+]
+
+
 def _lock_changes(target: Target) -> list[ChangeRequest]:
-    """The target's submitted, approved and applying changes, locked until sync commits: a
-    worker cannot claim one halfway through, and the states read here stay true."""
+    """The target's submitted, approved, applying and unconfirmed changes, locked until sync
+    commits: a worker cannot claim one halfway through, and the states read here stay true."""
     return list(
         ChangeRequest.objects.select_for_update(of=("self",))
-        # target and author: the e-mail to the author of a change going stale (issue 6).
-        .select_related("base_version", "target", "author")
-        .filter(
-            target=target,
-            state__in=[ChangeState.SUBMITTED, ChangeState.APPROVED, ChangeState.APPLYING],
-        )
+        # target and author: the e-mail to the author of a change going stale; the proposed
+        # version: whether AWS holds it (a write of ours that landed).
+        .select_related("base_version", "proposed_version", "target", "author")
+        .filter(target=target, state__in=_WATCHED)
     )
 
 
-def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
-    """Whether the live document moved away from what `change` was reviewed against."""
-    if change.kind == ChangeKind.CREATE:
-        return live is not None
-    if live is None:
-        return True
-    return change.base_hash != document.content_hash(live)
+def _judge(
+    changes: list[ChangeRequest], mirror: _Mirror
+) -> tuple[list[ChangeRequest], list[tuple[ChangeRequest, aws_live.Live]]]:
+    """The changes the live documents make stale, and those they settle: a write of an
+    approved or unconfirmed change that landed, whose deployment ended (or, for an unconfirmed
+    one, that AWS does not hold after all). An applying change is its worker's to judge."""
+    # A delete is ours only with a "request sent" row: one query, and only when one is gone.
+    sent = aws_live.delete_sent(
+        c.pk
+        for c in changes
+        if c.state in (ChangeState.APPROVED, ChangeState.UNCONFIRMED)
+        and c.kind == ChangeKind.DELETE
+        and aws_live.landed(c, mirror.described(c.framework_name), sent=True)
+    )
+    stale, settle = [], []
+    for change in changes:
+        if change.state == ChangeState.APPLYING:
+            continue
+        live = mirror.described(change.framework_name)
+        if change.state == ChangeState.SUBMITTED:
+            if is_stale(change, live.document):
+                stale.append(change)
+            continue
+        verdict = aws_live.verdict(change, live, sent=change.pk in sent)
+        if verdict == aws_live.STALE:
+            stale.append(change)
+        elif verdict in (aws_live.APPLIED, aws_live.FAILED) or (
+            verdict == aws_live.SEND and change.state == ChangeState.UNCONFIRMED
+        ):
+            settle.append((change, live))
+    return stale, settle
 
 
 def _hash(doc: document.Document | None) -> str | None:
@@ -293,11 +300,7 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
             continue
         mirror.observe(answer, result)
     mirror.vanish({answer["FrameworkName"] for answer in described}, result)
-    stale = [
-        c
-        for c in changes
-        if c.state != ChangeState.APPLYING and is_stale(c, mirror.live.get(c.framework_name))
-    ]
+    stale, settle = _judge(changes, mirror)
     docs = [d for seen in mirror.seen for d in (seen.before, seen.after) if d is not None]
     docs += [live for c in stale if (live := mirror.live.get(c.framework_name)) is not None]
     versions = DocumentVersion.record_many(docs)
@@ -323,7 +326,10 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
     entries += [_stale_entry(c, mirror.live.get(c.framework_name), versions, actor) for c in stale]
     history.append_many(entries)
     for change in stale:
-        notifications.author_news(change, "stale")  # issue 6: on commit
+        notifications.author_news(change, "stale")  # on commit
+    for change, found in settle:
+        worker.change_request_settle(change_id=change.pk, described=found.answer, by="sync")
+        result.settled.append(change.pk)
     Target.objects.filter(pk=target.pk).update(
         last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id
     )

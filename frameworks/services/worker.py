@@ -1,5 +1,6 @@
 """The apply worker's transitions: claim under a lease, record each attempt and what AWS
-answered, end applied or failed; and the reconciler's return of expired leases.
+answered, end applied, failed or unconfirmed; the reconciler's return of expired leases; and
+the settling of a change whose landed write sync or the reconciler found (``..._settle``).
 
 Import these from ``frameworks.services``. Every one is a conditional UPDATE of the change with
 its history row in the same transaction, like the people's transitions. A worker acts on a
@@ -15,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from frameworks import history, notifications
+from frameworks import document, history, notifications
 from frameworks.history import Actor, Entry
 from frameworks.models import (
     ChangeKind,
@@ -26,8 +27,9 @@ from frameworks.models import (
     Framework,
     Outcome,
 )
+from frameworks.services import live as aws_live
 from frameworks.services.base import Call, load, move, service
-from frameworks.services.sync import is_stale, mirror_document, mirror_values, parse_answer
+from frameworks.services.live import is_stale, mirror_values, parse_answer
 
 #: Keys whose values never reach the history, wherever they appear in a request or answer.
 SECRET_KEYS = frozenset(
@@ -60,7 +62,24 @@ def scrub(value: Any) -> Any:
 
 def _load_for_worker(worker: str, action: str, change_id: int) -> tuple[Call, ChangeRequest]:
     call = Call(action, Actor.worker(worker))
-    return call, load(call, change_id)
+    change = load(call, change_id)
+    return call, change
+
+
+def _held(
+    worker: str, action: str, change_id: int, change: ChangeRequest | None
+) -> tuple[Call, ChangeRequest]:
+    """The change a lease holder acts on. A run passes the change it claimed (`change`), kept
+    current by the services it calls: no read, since every transition of the lease bumps the
+    version that the conditional move checks (a reconciler's release, another claim). Without
+    it, the row is read and the lease checked."""
+    if change is None:
+        call, change = _load_for_worker(worker, action, change_id)
+        _require_lease(call, change, worker)
+        return call, change
+    call = Call(action, Actor.worker(worker), change=change, change_id=change.pk)
+    call.target, call.framework_name = change.target, change.framework_name
+    return call, change
 
 
 def _require_lease(call: Call, change: ChangeRequest, worker: str) -> None:
@@ -200,12 +219,21 @@ def change_request_record_attempt(
     error: dict[str, Any] | None = None,
     request_id: str = "",
     duration_ms: int | None = None,
+    change: ChangeRequest | None = None,
 ) -> None:
     """The lease holder records one AWS call: `stage` "started" before it is sent (so a worker
     that dies mid-call leaves a trace), then "succeeded" or "failed" with the answer or error.
     The request is recorded without credentials. A failure is also kept on the change."""
-    call, change = _load_for_worker(worker, "record_attempt", change_id)
-    _require_lease(call, change, worker)
+    call, change = _held(worker, "record_attempt", change_id, change)
+    if (
+        stage == "started"
+        and not ChangeRequest.objects.filter(
+            pk=change.pk, version=change.version, state=ChangeState.APPLYING, lease_owner=worker
+        ).exists()
+    ):
+        # Just before a write is sent: the one moment the lease is read again, however the
+        # change was passed.
+        raise call.refuse(f"Worker {worker} no longer holds this change.", "lease_lost")
     if stage not in ATTEMPT_EVENTS:
         raise call.refuse(f"{stage!r} is not a stage of an attempt.", "bad_stage")
     if stage == "failed":
@@ -228,11 +256,16 @@ def change_request_record_attempt(
 
 @service
 def change_request_record_deployment_status(
-    *, change_id: int, worker: str, status: str, framework_status: str = "", poll: int = 0
+    *,
+    change_id: int,
+    worker: str,
+    status: str,
+    framework_status: str = "",
+    poll: int = 0,
+    change: ChangeRequest | None = None,
 ) -> None:
     """The lease holder records a DeploymentStatus it saw while waiting for AWS to deploy."""
-    call, change = _load_for_worker(worker, "record_deployment_status", change_id)
-    _require_lease(call, change, worker)
+    call, change = _held(worker, "record_deployment_status", change_id, change)
     history.append(
         Event.DEPLOYMENT_STATUS,
         call.actor,
@@ -266,6 +299,12 @@ def change_request_mark_stale(
     doc = parse_answer(live) if live is not None else None
     if not is_stale(change, doc):
         raise call.refuse("The live document still matches this change's base.", "not_stale")
+    return _record_stale(call, change, doc)
+
+
+def _record_stale(
+    call: Call, change: ChangeRequest, doc: document.Document | None
+) -> ChangeRequest:
     state_before = change.state
     live_version = DocumentVersion.record(doc) if doc is not None else None
     move(call, change, to=ChangeState.STALE, **_clear_lease())
@@ -281,46 +320,55 @@ def change_request_mark_stale(
             "live_hash": live_version.content_hash if live_version else None,
         },
     )
-    notifications.author_news(change, "stale")  # issue 6: on commit
+    notifications.author_news(change, "stale")  # on commit
     return change
 
 
-def _write_mirror(change: ChangeRequest, described: dict[str, Any] | None) -> Framework | None:
-    """Record in the mirror what AWS reports after the change (a delete leaves it gone)."""
+def _write_mirror(change: ChangeRequest, live: aws_live.Live) -> int | None:
+    """Record in the mirror what AWS reports after the change (a delete leaves it gone).
+    Returns the mirror row's id."""
     now = timezone.now()
-    if described is None:
-        Framework.objects.filter(target=change.target, name=change.framework_name).update(
-            present=False, gone_since=now, last_synced_at=now
-        )
-        return change.framework
-    values = mirror_values(described, parse_answer(described), now)
+    rows = Framework.objects.filter(target_id=change.target_id, name=change.framework_name)
+    if live.answer is None:
+        rows.update(present=False, gone_since=now, last_synced_at=now)
+        return change.framework_id
+    values = mirror_values(live.answer, live.document, now, digest=live.hash or "")
+    if change.framework_id and rows.filter(pk=change.framework_id).update(**values):
+        return change.framework_id
     framework, _ = Framework.objects.update_or_create(
-        target=change.target, name=change.framework_name, defaults=values
+        target_id=change.target_id, name=change.framework_name, defaults=values
     )
-    return framework
+    return framework.pk
 
 
-@service
-def change_request_mark_applied(
-    *, change_id: int, worker: str, described: dict[str, Any] | None = None
+def _record_applied(
+    call: Call,
+    change: ChangeRequest,
+    described: dict[str, Any] | None,
+    *,
+    live: aws_live.Live | None = None,
+    details: dict[str, Any] | None = None,
 ) -> ChangeRequest:
-    """The lease holder records that AWS accepted the change and finished deploying it. For an
-    update or create, `described` is DescribeFramework's answer afterwards: it becomes the
-    mirror and a document version (the history row says whether it equals what was
-    approved). A delete passes None."""
-    call, change = _load_for_worker(worker, "mark_applied", change_id)
-    _require_lease(call, change, worker)
+    """Move `change` to applied from what AWS reports (`described`; None after a delete;
+    `live`: the same answer already parsed and hashed, if the caller has it)."""
     if change.kind != ChangeKind.DELETE and described is None:
         raise call.refuse("An update or create needs AWS's answer to record.", "no_answer")
-    framework = _write_mirror(change, described)
-    live = mirror_document(framework) if described is not None and framework else None
-    applied = DocumentVersion.record(live) if live is not None else None
+    if live is None or live.answer is not described:
+        live = aws_live.Live(described)
+    framework_id = _write_mirror(change, live)
+    applied = None
+    if live.document is not None:
+        # Most often AWS holds exactly what was approved: that version exists already.
+        if live.hash == change.proposed_hash and change.proposed_version_id:
+            applied = change.proposed_version
+        else:
+            applied = DocumentVersion.record(live.document)
     move(
         call,
         change,
         to=ChangeState.APPLIED,
         applied_at=timezone.now(),
-        framework=framework,
+        framework_id=framework_id,
         **_clear_lease(),
     )
     history.append(
@@ -335,27 +383,136 @@ def change_request_mark_applied(
             "approved_hash": change.proposed_hash,
             "matches_approved": (applied.content_hash if applied else None) == change.proposed_hash,
             "deployment_status": (described or {}).get("DeploymentStatus"),
+            **(details or {}),
         },
     )
-    notifications.author_news(change, "applied")  # issue 6: on commit
+    notifications.author_news(change, "applied")  # on commit
     return change
 
 
-@service
-def change_request_mark_failed(
-    *, change_id: int, worker: str, error: dict[str, Any]
+def _record_failed(
+    call: Call, change: ChangeRequest, error: dict[str, Any], **details: Any
 ) -> ChangeRequest:
-    """The lease holder gives up: a permanent error, a FAILED deployment or retries used up.
-    `error` keeps AWS's raw code and message next to the words people are shown."""
-    call, change = _load_for_worker(worker, "mark_failed", change_id)
-    _require_lease(call, change, worker)
     move(call, change, to=ChangeState.FAILED, last_error=scrub(error), **_clear_lease())
     history.append(
         Event.FAILED,
         call.actor,
         outcome=Outcome.ERROR,
         change_request=change,
-        details={"attempt": change.attempts, "error": scrub(error)},
+        details={"attempt": change.attempts, "error": scrub(error), **details},
     )
     notifications.author_news(change, "failed", note=notifications.failure_note(error))
     return change
+
+
+@service
+def change_request_mark_applied(
+    *,
+    change_id: int,
+    worker: str,
+    described: dict[str, Any] | None = None,
+    change: ChangeRequest | None = None,
+    live: aws_live.Live | None = None,
+) -> ChangeRequest:
+    """The lease holder records that AWS accepted the change and finished deploying it. For an
+    update or create, `described` is DescribeFramework's answer afterwards: it becomes the
+    mirror and a document version (the history row says whether it equals what was
+    approved). A delete passes None."""
+    call, change = _held(worker, "mark_applied", change_id, change)
+    return _record_applied(call, change, described, live=live)
+
+
+#: What people are told of an unconfirmed change (the page, the e-mail, the history).
+UNCONFIRMED_WORDS = "AWS accepted the change; its deployment could not be confirmed."
+
+
+@service
+def change_request_mark_unconfirmed(
+    *,
+    change_id: int,
+    worker: str,
+    last_status: str = "",
+    error: dict[str, Any] | None = None,
+    change: ChangeRequest | None = None,
+) -> ChangeRequest:
+    """The lease holder waited ``APPLY_DEPLOYMENT_WAIT_SECONDS`` after AWS accepted the change
+    and still does not know how its deployment ended (it was still running, or AWS could not be
+    read). The change keeps its framework; sync or the reconciler settles it from what AWS holds.
+    Attempts are not spent: the write is not sent again."""
+    call, change = _held(worker, "mark_unconfirmed", change_id, change)
+    words = UNCONFIRMED_WORDS
+    if error:
+        words = f"{words} {error.get('words', '')}".strip()
+    kept = {"code": "DeploymentUnconfirmed", "words": words, "error": scrub(error)}
+    move(call, change, to=ChangeState.UNCONFIRMED, last_error=kept, **_clear_lease())
+    history.append(
+        Event.UNCONFIRMED,
+        call.actor,
+        change_request=change,
+        details={
+            "attempt": change.attempts,
+            "deployment_status": last_status or None,
+            "error": scrub(error),
+            "words": UNCONFIRMED_WORDS,
+        },
+    )
+    notifications.author_news(change, "unconfirmed")  # on commit
+    return change
+
+
+#: What a change that AWS accepted but does not hold is failed with.
+NOT_HELD = {
+    "code": "NotHeldByAws",
+    "words": "AWS accepted the change, but AWS holds the document it was to replace: the change "
+    "did not take effect. Start a new change from this one to try again.",
+}
+
+
+@service
+def change_request_settle(
+    *, change_id: int, described: dict[str, Any] | None, by: str = "sync"
+) -> ChangeRequest:
+    """Sync or the reconciler found the live document of an approved or unconfirmed change
+    (`described`, None when AWS has no such framework) and settles it as the worker would have:
+    our landed write deployed → applied, its deployment FAILED → failed, drift → stale. An
+    unconfirmed change whose write AWS does not hold ends failed. Refused while the deployment
+    still runs (settled next time) and for an approved change AWS does not hold yet (a worker
+    will send it)."""
+    actor = Actor.sync() if by == "sync" else Actor.system(by)
+    call = Call("settle", actor)
+    change = load(call, change_id)
+    if change.state not in (ChangeState.APPROVED, ChangeState.UNCONFIRMED):
+        raise call.refuse(f"Change #{change.pk} is {change.state}; nothing to settle.", "not_open")
+    live = aws_live.Live(described)
+    sent = bool(aws_live.delete_sent([change.pk])) if change.kind == ChangeKind.DELETE else False
+    verdict = aws_live.verdict(change, live, sent=sent)
+    found = {"settled_by": by, "state_before": change.state}
+    if verdict == aws_live.APPLIED:
+        return _record_applied(call, change, described, details=found)
+    if verdict == aws_live.FAILED:
+        error = {
+            "code": "DeploymentFailed",
+            "words": "AWS accepted the change but could not deploy its controls (the deployment "
+            "FAILED).",
+            "message": f"DeploymentStatus is {live.status}",
+            "operation": "DescribeFramework",
+            "deployment_status": live.status,
+        }
+        return _record_failed(call, change, error, **found)
+    if verdict == aws_live.STALE:
+        return _record_stale(call, change, live.document)
+    if verdict == aws_live.SEND and change.state == ChangeState.UNCONFIRMED:
+        return _record_failed(call, change, dict(NOT_HELD), **found)
+    raise call.refuse(
+        f"Change #{change.pk} cannot be settled yet ({verdict}).", f"not_settled_{verdict}"
+    )
+
+
+@service
+def change_request_mark_failed(
+    *, change_id: int, worker: str, error: dict[str, Any], change: ChangeRequest | None = None
+) -> ChangeRequest:
+    """The lease holder gives up: a permanent error, a FAILED deployment or retries used up.
+    `error` keeps AWS's raw code and message next to the words people are shown."""
+    call, change = _held(worker, "mark_failed", change_id, change)
+    return _record_failed(call, change, error)
