@@ -10,7 +10,8 @@ DATA_DIR ?= $(CURDIR)/.demo
 # filesystem broker (no server needed). Real deployments set their own values instead.
 DEMO_ENV := DEBUG=1 DATA_DIR=$(DATA_DIR) WEB_PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) \
 	AWS_SHARED_CREDENTIALS_FILE=$(DATA_DIR)/aws/credentials AWS_CONFIG_FILE=$(DATA_DIR)/aws/config \
-	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true \
+	AWS_ENDPOINT_URL_BACKUP=http://127.0.0.1:$(EMULATOR_PORT) \
+	AWS_ENDPOINT_URL_CONFIG_SERVICE=http://127.0.0.1:$(EMULATOR_PORT) AWS_EC2_METADATA_DISABLED=true \
 	PATH=$(CURDIR)/$(BIN):$$PATH
 
 .PHONY: install demo test test-services lint format bench chaos clean

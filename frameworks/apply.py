@@ -50,7 +50,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from frameworks import aws, document
+from frameworks import apply_config, apply_tags, aws, document
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
 from frameworks.services import live as aws_live
 from frameworks.services import worker
@@ -59,7 +59,7 @@ from frameworks.services.base import TransitionRefused
 log = logging.getLogger(__name__)
 
 #: Where a chaos test can stop a worker (see ``_stage``).
-STAGES = ("claimed", "before_call", "after_call", "polling")
+STAGES = ("claimed", "before_call", "after_call", "polling", "after_tag_call")
 
 DEPLOYMENT_FAILED = {
     "code": "DeploymentFailed",
@@ -258,9 +258,9 @@ class _Run:
         kwargs = document.update_kwargs(self.approved, self.name)
         if change.kind == ChangeKind.UPDATE:
             return "UpdateFramework", kwargs
-        # A version keeps no tags (UpdateFramework cannot change them); a create's are in its
-        # working document.
-        tags = (change.working_document or {}).get("FrameworkTags")
+        # A version keeps no tags (UpdateFramework cannot change them); a create sends the
+        # ones its approvals are bound to.
+        tags = change.proposed_tags
         if tags:
             kwargs["FrameworkTags"] = dict(tags)
         return "CreateFramework", kwargs
@@ -355,6 +355,9 @@ class _Run:
                 self.accepted = True
                 return self.finish(live)
             if not live.running:
+                refused = apply_tags.check_before_call(self, live)
+                if refused:
+                    return ApplyResult(refused)
                 operation, kwargs = self.request()
                 before_sending(self.change, operation, kwargs)
                 self.send(operation, kwargs)
@@ -386,14 +389,24 @@ class _Run:
                     operation="DescribeFramework",
                 )
             state = deployment_state(live.status)
+            if self.change.tags_only and state != "running":
+                state = "done"  # the last deployment is not this change's to judge
             if state == "failed":
                 words = (
                     DELETE_FAILED_WORDS
                     if self.change.kind == ChangeKind.DELETE
                     else DEPLOYMENT_FAILED["words"]
                 )
+                cause = (
+                    apply_config.failure_cause(self.change, live.answer)
+                    if self.change.kind != ChangeKind.DELETE
+                    else {}
+                )
+                if cause:
+                    words = f"{words} {cause['cause_words']}"
                 error = {
                     **DEPLOYMENT_FAILED,
+                    **cause,
                     "words": words,
                     "message": f"DeploymentStatus is {live.status}",
                     "operation": "DescribeFramework",
@@ -404,14 +417,7 @@ class _Run:
                 )
                 return ApplyResult("failed", detail="DeploymentFailed")
             if state == "done" and self.change.kind != ChangeKind.DELETE:
-                worker.change_request_mark_applied(
-                    change_id=self.change.pk,
-                    change=self.change,
-                    worker=self.owner,
-                    described=live.answer,
-                    live=live,
-                )
-                return ApplyResult("applied")
+                return ApplyResult(apply_tags.finish(self, live, stage=_stage))
             live = self.wait()
 
     def unconfirm(self, exc: Unconfirmed) -> ApplyResult:

@@ -77,6 +77,9 @@ ERRORS: dict[str, ErrorKind] = {
     "NoCredentials": ErrorKind(False, "No AWS credentials were found for this target."),
     "ProfileNotFound": ErrorKind(False, "The named AWS profile does not exist on this server."),
     "InvalidRequest": ErrorKind(False, "The request was not valid for AWS Backup."),
+    "TagsNotApplied": ErrorKind(
+        False, "AWS accepted the tag changes but reports other tags on the framework afterwards."
+    ),
 }
 
 
@@ -161,8 +164,13 @@ _client_lock = threading.Lock()
 
 @functools.lru_cache(maxsize=64)
 def _cached_client(
-    profile: str, region: str, endpoint_url: str, max_attempts: int, timeouts: tuple[int, int]
-) -> BackupClient:
+    profile: str,
+    region: str,
+    endpoint_url: str,
+    max_attempts: int,
+    timeouts: tuple[int, int],
+    service: str = "backup",
+) -> Any:
     session = boto3.session.Session(profile_name=profile or None, region_name=region)
     config = Config(
         connect_timeout=timeouts[0],
@@ -170,24 +178,43 @@ def _cached_client(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="backup-frameworks-console",
     )
-    return session.client("backup", endpoint_url=endpoint_url or None, config=config)
+    # The service is the caller's choice (backup or config), so no overload can name it.
+    return session.client(service, endpoint_url=endpoint_url or None, config=config)  # type: ignore[call-overload]
 
 
 def client_for(target: Connection, *, max_attempts: int) -> BackupClient:
     """A boto3 Backup client for the target. max_attempts=1 means exactly one HTTP request."""
+    client: BackupClient = _client(target, max_attempts, "backup")
+    return client
+
+
+def _client(target: Connection, max_attempts: int, service: str) -> Any:
+    """A boto3 client of ``service`` for the target; a target's endpoint URL (an emulator)
+    serves AWS Config as well as AWS Backup."""
     timeouts = (settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
     try:
         # Creating sessions is not thread-safe in boto3; clients themselves are.
         with _client_lock:
             return _cached_client(
-                target.profile, target.region, target.endpoint_url, max_attempts, timeouts
+                target.profile,
+                target.region,
+                target.endpoint_url,
+                max_attempts,
+                timeouts,
+                service,
             )
     except botocore.exceptions.BotoCoreError as exc:
         raise _translate(exc, "Connect") from exc
 
 
-def _call(target: Connection, operation: str, max_attempts: int, **kwargs: Any) -> dict[str, Any]:
-    client = client_for(target, max_attempts=max_attempts)
+def _call(
+    target: Connection,
+    operation: str,
+    max_attempts: int,
+    service: str = "backup",
+    **kwargs: Any,
+) -> dict[str, Any]:
+    client = _client(target, max_attempts, service)
     method = getattr(client, _snake(operation))
     try:
         return method(**kwargs)
@@ -234,3 +261,49 @@ def update_framework(
 
 def delete_framework(target: Connection, name: str, *, max_attempts: int = 1) -> dict[str, Any]:
     return _call(target, "DeleteFramework", max_attempts, FrameworkName=name)
+
+
+# --- framework tags -------------------------------------------------------------------------
+
+
+def list_tags(target: Connection, arn: str, *, max_attempts: int) -> dict[str, str]:
+    """Every tag of a resource (ListTags pages with NextToken; boto3 has no paginator)."""
+    tags: dict[str, str] = {}
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"ResourceArn": arn}
+        if token:
+            kwargs["NextToken"] = token
+        page = _call(target, "ListTags", max_attempts, **kwargs)
+        tags.update(page.get("Tags") or {})
+        token = page.get("NextToken")
+        if not token:
+            return tags
+
+
+def tag_resource(
+    target: Connection, arn: str, tags: dict[str, str], *, max_attempts: int = 1
+) -> dict[str, Any]:
+    return _call(target, "TagResource", max_attempts, ResourceArn=arn, Tags=tags)
+
+
+def untag_resource(
+    target: Connection, arn: str, keys: list[str], *, max_attempts: int = 1
+) -> dict[str, Any]:
+    return _call(target, "UntagResource", max_attempts, ResourceArn=arn, TagKeyList=keys)
+
+
+# --- AWS Config recording -------------------------------------------------------------------
+
+
+def describe_config_recording(
+    target: Connection, *, max_attempts: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """AWS Config's configuration recorders of the target and their status, as answered."""
+    recorders = _call(target, "DescribeConfigurationRecorders", max_attempts, service="config").get(
+        "ConfigurationRecorders", []
+    )
+    statuses = _call(
+        target, "DescribeConfigurationRecorderStatus", max_attempts, service="config"
+    ).get("ConfigurationRecordersStatus", [])
+    return recorders, statuses

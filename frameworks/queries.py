@@ -61,6 +61,8 @@ def awaiting_review(user: User) -> QuerySet[ChangeRequest]:
         .annotate(
             current_review_hash=Case(
                 When(kind=ChangeKind.DELETE, then=F("base_version__content_hash")),
+                # A change proposing tags: H(content, tags), stored since SQL cannot hash.
+                When(~Q(review_digest=""), then=F("review_digest")),
                 default=F("proposed_version__content_hash"),
             )
         )

@@ -88,7 +88,13 @@ def test_an_approved_create_and_delete_are_applied(worker, target, editor, appro
     approve(delete, editor, approver)
     assert settled(create, worker).state == "applied"
     assert settled(delete, worker).state == "applied"
-    assert [op for op, _ in calls(emulator, name="fresh")] == [DESCRIBE, CREATE, DESCRIBE]
+    # ListTags: the tags AWS reports after the create, checked against the approved ones.
+    assert [op for op, _ in calls(emulator, name="fresh")] == [
+        DESCRIBE,
+        CREATE,
+        DESCRIBE,
+        "ListTags",
+    ]
     assert [op for op, _ in calls(emulator, name="old")] == [DESCRIBE, DELETE, DESCRIBE]
     assert Framework.objects.get(name="fresh").present
     assert not Framework.objects.get(name="old").present
@@ -166,7 +172,14 @@ def test_a_failed_deployment_fails_the_change(worker, target, editor, approver, 
     approve(change, editor, approver)
     assert settled(change, worker).state == "failed"
     assert change.last_error["code"] == "DeploymentFailed"
-    assert [op for op, _ in calls(emulator)] == [DESCRIBE, UPDATE, DESCRIBE]
+    # AWS Config is read to see whether recording explains the failure (here it does not).
+    assert [op for op, _ in calls(emulator)] == [
+        DESCRIBE,
+        UPDATE,
+        DESCRIBE,
+        "DescribeConfigurationRecorders",
+        "DescribeConfigurationRecorderStatus",
+    ]
 
 
 def test_drift_in_aws_makes_the_change_stale(worker, target, editor, approver, emulator):

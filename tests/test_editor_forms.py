@@ -306,7 +306,7 @@ def test_framework_level_findings_land_on_the_page_and_the_controls_list():
     tags = {**data, "FrameworkTags": {"aws:x": "1"}}
     editor = drawn(tags)
     editor.place(document.validate_data(tags))
-    assert "tags.reserved" in [f.code for f in editor.page_feedback]
+    assert "tags.reserved" in [f.code for f in editor.tags_feedback]  # next to the tag rows
 
 
 def test_messages_name_controls_as_the_rows_are_numbered():

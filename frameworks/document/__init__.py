@@ -11,7 +11,7 @@ Callers above import from here; the modules below import each other directly.
 from __future__ import annotations
 
 from frameworks.document.account import account_findings
-from frameworks.document.diff import Change, diff, diff_text
+from frameworks.document.diff import Change, diff, diff_text, tag_diff
 from frameworks.document.limits import ModelLimits, default_limits, load_limits
 from frameworks.document.model import (
     ERROR,
@@ -33,6 +33,20 @@ from frameworks.document.model import (
     to_api,
     update_kwargs,
 )
+from frameworks.document.proposal import proposal_findings
+from frameworks.document.recording import (
+    NOTHING,
+    Recording,
+    control_needs,
+    framework_status_words,
+    missing_types,
+    recording_findings,
+    recording_from_config,
+    recording_words,
+    type_words,
+    unrecorded,
+)
+from frameworks.document.tags import TagPlan, review_hash, tag_plan, tags_hash, tags_on_the_way
 from frameworks.document.validation import validate, validate_data
 from frameworks.document.words import (
     describe_absent,
@@ -45,6 +59,7 @@ from frameworks.document.words import (
 
 __all__ = [
     "ERROR",
+    "NOTHING",
     "WARNING",
     "Change",
     "Control",
@@ -53,11 +68,14 @@ __all__ = [
     "Finding",
     "ModelLimits",
     "Parameter",
+    "Recording",
     "Scope",
     "Severity",
+    "TagPlan",
     "account_findings",
     "content_hash",
     "control_key",
+    "control_needs",
     "create_kwargs",
     "default_limits",
     "describe_absent",
@@ -68,12 +86,25 @@ __all__ = [
     "diff_text",
     "finding_field_words",
     "finding_words",
+    "framework_status_words",
     "has_errors",
     "load_limits",
+    "missing_types",
     "normalise",
     "parse",
+    "proposal_findings",
+    "recording_findings",
+    "recording_from_config",
+    "recording_words",
+    "review_hash",
     "scope_key",
+    "tag_diff",
+    "tag_plan",
+    "tags_hash",
+    "tags_on_the_way",
     "to_api",
+    "type_words",
+    "unrecorded",
     "update_kwargs",
     "validate",
     "validate_data",

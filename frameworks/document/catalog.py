@@ -348,3 +348,74 @@ VALUE_UNITS: dict[str, str] = {
     "maxRetentionDays": DAYS,
     "maxRestoreTime": "minutes",
 }
+
+
+# --- what AWS Config must record for each control ------------------------------------------
+#
+# AWS Backup deploys each control as AWS Config rules, and a Config rule only evaluates the
+# resource types the account's configuration recorder records. Read from the AWS Config
+# managed-rule pages the controls deploy (each names its "Resource Types"):
+#
+# * The resource-protection controls deploy one rule per resource family (for example
+#   ``ebs-resources-protected-by-backup-plan`` evaluates AWS::EC2::Volume), so they need the
+#   families named in the scope's ComplianceResourceTypes, or every family when the scope names
+#   no types (all resources, or by tag).
+# * The backup plan control evaluates backup plans, the recovery point controls recovery
+#   points, the manual deletion control vault access policies (backup vaults).
+#
+# Backup resource type names without such a rule family (DocumentDB, Neptune, Redshift,
+# CloudFormation, Timestream, EKS, SAP HANA) need no recorded type here.
+
+#: Backup resource type name -> the AWS Config resource type its rules evaluate.
+CONFIG_TYPES: dict[str, str] = {
+    "Aurora": "AWS::RDS::DBCluster",
+    "DynamoDB": "AWS::DynamoDB::Table",
+    "EBS": "AWS::EC2::Volume",
+    "EC2": "AWS::EC2::Instance",
+    "EFS": "AWS::EFS::FileSystem",
+    "FSx": "AWS::FSx::FileSystem",
+    "RDS": "AWS::RDS::DBInstance",
+    "S3": "AWS::S3::Bucket",
+    "Storage Gateway": "AWS::StorageGateway::Volume",
+    "VirtualMachine": "AWS::BackupGateway::VirtualMachine",
+}
+BACKUP_PLAN_CONFIG_TYPE = "AWS::Backup::BackupPlan"
+RECOVERY_POINT_CONFIG_TYPE = "AWS::Backup::RecoveryPoint"
+BACKUP_VAULT_CONFIG_TYPE = "AWS::Backup::BackupVault"
+
+#: Config types that control names the resources they evaluate; None: the protected
+#: resources, from the scope (see above).
+CONTROL_CONFIG_TYPES: dict[str, frozenset[str] | None] = {
+    "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN": None,
+    "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION": None,
+    "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT": None,
+    "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK": None,
+    "BACKUP_LAST_RECOVERY_POINT_CREATED": None,
+    "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET": None,
+    "RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT": None,
+    "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK": frozenset({BACKUP_PLAN_CONFIG_TYPE}),
+    "BACKUP_RECOVERY_POINT_ENCRYPTED": frozenset({RECOVERY_POINT_CONFIG_TYPE}),
+    "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK": frozenset({RECOVERY_POINT_CONFIG_TYPE}),
+    "BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED": frozenset({BACKUP_VAULT_CONFIG_TYPE}),
+}
+
+#: How a Config resource type is named to people: the Backup name where there is one.
+CONFIG_TYPE_WORDS: dict[str, str] = {
+    **{config: backup for backup, config in CONFIG_TYPES.items()},
+    BACKUP_PLAN_CONFIG_TYPE: "backup plans",
+    RECOVERY_POINT_CONFIG_TYPE: "recovery points",
+    BACKUP_VAULT_CONFIG_TYPE: "backup vaults",
+}
+
+
+def control_config_types(name: str, resource_types: list[str] | None) -> frozenset[str]:
+    """The AWS Config resource types the rules of control ``name`` evaluate, given its
+    scope's ComplianceResourceTypes (an unknown control needs nothing we know of)."""
+    if name not in CONTROL_CONFIG_TYPES:
+        return frozenset()
+    fixed = CONTROL_CONFIG_TYPES[name]
+    if fixed is not None:
+        return fixed
+    if not resource_types:
+        return frozenset(CONFIG_TYPES.values())
+    return frozenset(CONFIG_TYPES[t] for t in resource_types if t in CONFIG_TYPES)

@@ -7,6 +7,8 @@ and the validator there adds the framework, control and parameter rules on top.
 from __future__ import annotations
 
 import difflib
+import unicodedata
+from collections.abc import Iterable
 
 from frameworks.document.catalog import (
     BACKUP_PLAN_TYPE,
@@ -64,6 +66,24 @@ def _all_clean(values: list[str], limit: Limit) -> bool:
         if limit.max is not None and max(lengths) > limit.max:
             return False
     return limit.pattern is None or all(map(limit.pattern.fullmatch, values))
+
+
+def suggest(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``name``, ignoring case ("s3" -> "S3"), or None."""
+    by_lower = {item.lower(): item for item in known}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    return by_lower[close[0]] if close else None
+
+
+def _tag_text_ok(text: str) -> bool:
+    """AWS's documented tag characters: letters, digits and spaces of any language, and
+    ``_ . : / = + - @``."""
+    return all(char in _TAG_PUNCTUATION or unicodedata.category(char)[0] in "LNZ" for char in text)
+
+
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 
 def _plural(count: int, noun: str) -> str:
@@ -141,7 +161,19 @@ class Checks:
                     f"{code}.reserved",
                     f"the tag key {key!r} starts with aws:, which AWS keeps for its own tags",
                 )
-            self.text(path, f"{code}.value", value, value_limit, what=f"the value of {key!r} ")
+            if not self.text(
+                path, f"{code}.value", value, value_limit, what=f"the value of {key!r} "
+            ):
+                continue
+            if framework:
+                for what, text in (("key", key), ("value", value)):
+                    if not _tag_text_ok(text):
+                        self.add(
+                            path,
+                            f"{code}.characters",
+                            f"the tag {what} {text!r} has a character AWS does not allow in "
+                            "tags: use letters, digits, spaces and _ . : / = + - @ only",
+                        )
             if not framework and value == "":
                 self.add(
                     path,
@@ -187,8 +219,8 @@ class Checks:
             )
             for index, name in checked:
                 if name not in _KNOWN_TYPES:
-                    close = difflib.get_close_matches(name, RESOURCE_TYPES, n=1)
-                    hint = f"; did you mean {close[0]}?" if close else ""
+                    close = suggest(name, RESOURCE_TYPES)
+                    hint = f"; did you mean {close}?" if close else ""
                     self.add(
                         f"{path}.resource_types[{index}]",
                         "scope.unknown_resource_type",

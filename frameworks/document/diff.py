@@ -3,8 +3,8 @@
 Import from ``frameworks.document``. Controls are matched by name, then (for a control that
 appears more than once) by identical content, then by scope, then in canonical order, so a
 reordered document shows no change. Values are compared as ``normalise`` compares them:
-``""``/``[]``/``{}``/absent are the same. FrameworkTags are left out, like in the content
-hash: UpdateFramework cannot change them.
+``""``/``[]``/``{}``/absent are the same. FrameworkTags are compared when the proposed
+document carries them (``None`` = the change leaves them alone); they come last.
 
 Each ``Change`` carries plain strings only (old and new values in words where useful), so an
 HTML page, a text e-mail and an audit row can all store and render it.
@@ -34,6 +34,9 @@ PARAMETER_ADDED = "parameter_added"
 PARAMETER_REMOVED = "parameter_removed"
 PARAMETER_CHANGED = "parameter_changed"
 SCOPE_CHANGED = "scope_changed"
+TAG_ADDED = "tag_added"
+TAG_REMOVED = "tag_removed"
+TAG_CHANGED = "tag_changed"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ class Change:
             return f"Remove the control “{label}” (was: {self.old})."
         if self.kind == SCOPE_CHANGED:
             return f"“{label}”: change the scope from “{self.old}” to “{self.new}”."
+        if self.kind == TAG_ADDED:
+            return f"Add the framework tag {self.parameter} = “{self.new}”."
+        if self.kind == TAG_REMOVED:
+            return f"Remove the framework tag {self.parameter} (was “{self.old}”)."
+        if self.kind == TAG_CHANGED:
+            return f"Change the framework tag {self.parameter} from “{self.old}” to “{self.new}”."
         meaning = f" ({self.detail})" if self.detail else ""
         if self.kind == PARAMETER_ADDED:
             return f"“{label}”: set {self.parameter} to {self.new}{meaning}."
@@ -166,6 +175,26 @@ def _parameter_changes(path: str, label: str, base: Control, proposed: Control) 
     return changes
 
 
+def tag_diff(base: dict[str, str] | None, proposed: dict[str, str] | None) -> list[Change]:
+    """The framework tag changes from ``base`` to ``proposed`` (``None`` proposed: none), by
+    key; ``parameter`` holds the tag key."""
+    if proposed is None:
+        return []
+    old = base or {}
+    changes = []
+    for key in sorted(old.keys() | proposed.keys()):
+        where = f"tags.{key}"
+        if key not in old:
+            changes.append(Change(TAG_ADDED, where, parameter=key, new=proposed[key]))
+        elif key not in proposed:
+            changes.append(Change(TAG_REMOVED, where, parameter=key, old=old[key]))
+        elif old[key] != proposed[key]:
+            changes.append(
+                Change(TAG_CHANGED, where, parameter=key, old=old[key], new=proposed[key])
+            )
+    return changes
+
+
 def diff(base: Document | None, proposed: Document | None) -> list[Change]:
     """What changes from ``base`` to ``proposed``; ``None`` means no framework (created or
     deleted). Order: framework, description, then controls in the proposed document's order,
@@ -238,4 +267,6 @@ def diff(base: Document | None, proposed: Document | None) -> list[Change]:
                 label=label(control),
             )
         )
+    if proposed is not None:
+        changes.extend(tag_diff(base.tags if base else None, proposed.tags))
     return changes

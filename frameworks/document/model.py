@@ -353,11 +353,13 @@ def update_kwargs(doc: Document, name: str) -> dict[str, Any]:
 
     The name comes from the framework being updated, never from the document (AWS cannot
     rename). FrameworkTags are not an UpdateFramework member. The whole control list is sent
-    because UpdateFramework replaces it. A document without a description sends none; whether
-    AWS then keeps or clears the old one is not documented, and sync shows the outcome.
+    because UpdateFramework replaces it. A document without a description (``None`` or ``""``,
+    which AWS answers for "none") sends none: a blank description breaks the model's pattern,
+    and an update without one keeps what AWS holds (``proposal_findings`` refuses a change
+    that removes one).
     """
     out: dict[str, Any] = {"FrameworkName": name}
-    if doc.description is not None:
+    if doc.description:
         out["FrameworkDescription"] = doc.description
     out["FrameworkControls"] = _controls_to_api(doc.controls)
     return out

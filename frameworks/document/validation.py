@@ -17,18 +17,20 @@ Decisions where AWS documents nothing (made so the product is safe either way):
   without one its value is held to the union of both ranges (1-2184).
 - Descriptions are matched with line breaks allowed (DOTALL); lengths are counted in UTF-16
   code units, as AWS counts them, so an emoji counts twice.
+- ``""`` as a description is "no description" (AWS's own DescribeFramework answers hold it);
+  a blank one that is not empty ("  ") is refused, as the model's pattern says.
+- A suggestion ("did you mean S3?") ignores case, as people type it.
 - A parameter AWS fills in by default is a warning that says what AWS will use, so a
   compliance reader sees the value in force without anyone having to write it.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
 from frameworks.document.catalog import CONTROLS, ControlSpec, ParameterSpec
-from frameworks.document.checks import Checks
+from frameworks.document.checks import Checks, suggest
 from frameworks.document.limits import ModelLimits, default_limits
 from frameworks.document.model import (
     WARNING,
@@ -73,7 +75,9 @@ class _Validator(Checks):
                 self.add("name", "name.required", "a name is needed to create a framework")
         else:
             self.text("name", "name", doc.name, self.limits.name)
-        if doc.description is not None:
+        # AWS answers "" for a framework without a description: "" means "no description"
+        # here too (normalise and the hash agree); the worker never sends it.
+        if doc.description:
             self.text("description", "description", doc.description, self.limits.description)
         if doc.tags is not None:
             self.tags("tags", "tags", doc.tags, framework=True)
@@ -91,9 +95,9 @@ class _Validator(Checks):
             spec = CONTROLS.get(control.name)
             if spec is None:
                 message = f"{control.name!r} is not one of the 11 AWS Backup controls"
-                close = difflib.get_close_matches(control.name.upper(), list(CONTROLS), n=1)
+                close = suggest(control.name, CONTROLS)
                 if close:
-                    message += f"; did you mean {close[0]}?"
+                    message += f"; did you mean {close}?"
                 self.add(f"{path}.name", "control.unknown", message)
         self.parameters(path, control, spec)
         if control.scope is not None:
@@ -146,9 +150,9 @@ class _Validator(Checks):
             message = (
                 f"{name} is not a parameter of {spec.name}; it takes {', '.join(spec.parameters)}"
             )
-            close = difflib.get_close_matches(name, list(spec.parameters), n=1)
+            close = suggest(name, spec.parameters)
             if close:
-                message += f" (did you mean {close[0]}?)"
+                message += f" (did you mean {close}?)"
         self.add(where, "parameter.unknown", message)
 
     def value(

@@ -36,9 +36,11 @@ _MOST_TYPED = max(len(spec.parameters) for spec in CONTROLS.values())
 #: tag key and value, its typed parameters, and the raw rows with their management form.
 FIELDS_PER_CONTROL = 1 + 1 + len(RESOURCE_TYPES) + 1 + 1 + 2 + _MOST_TYPED + 4
 FIELDS_PER_CONTROL += 2 * RAW_PARAMETER_CAPACITY
+#: Framework tag rows the form can hold: AWS's 50 and one spare row to type a new one into.
+TAG_ROWS = 51
 #: The page's own fields: CSRF token, version, description, reason, the controls' management
-#: form, the button pressed and one spare.
-PAGE_FIELDS = 10
+#: form, the button pressed and one spare; then the tag rows and their management form.
+PAGE_FIELDS = 10 + 2 * TAG_ROWS + 4
 
 
 def max_fields(controls: int) -> int:
@@ -182,6 +184,35 @@ class DraftForm(FeedbackForm):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     description = MultilineField(label="Description")
     reason = MultilineField(label="Why this change")
+
+
+class TagRowForm(forms.Form):
+    """One framework tag: a key and a value, kept exactly as typed (the core judges them)."""
+
+    key = text(label="Key")
+    value = text(label="Value")
+
+    def values(self) -> tuple[str, str] | None:
+        """(key, value), or None for a row left empty (no tag)."""
+        data = self.cleaned_data if self.is_bound else self.initial
+        key, value = single_line(data.get("key") or ""), single_line(data.get("value") or "")
+        return None if not key and not value else (key, value)
+
+
+share_fields(TagRowForm)
+TagFormSet = forms.formset_factory(
+    TagRowForm, extra=0, max_num=TAG_ROWS, absolute_max=TAG_ROWS, validate_max=True
+)
+
+
+def tag_formset(data: Any = None, *, tags: dict[str, str] | None = None) -> forms.BaseFormSet:
+    """The tag rows: bound to a POST, or showing ``tags`` sorted by key plus one empty row."""
+    if data is not None:
+        return TagFormSet(data, prefix="tags")
+    rows = [{"key": k, "value": v} for k, v in sorted((tags or {}).items())]
+    if len(rows) < TAG_ROWS:
+        rows.append({"key": "", "value": ""})
+    return TagFormSet(initial=rows, prefix="tags")
 
 
 class NewFrameworkForm(forms.Form):

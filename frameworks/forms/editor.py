@@ -10,7 +10,8 @@ which puts each one next to the field its path names:
 finding path                            where it is shown
 ======================================  =========================================================
 ``description``                         next to the description
-``""``, ``name``, ``tags…``, unknown    the top of the page (the name is not editable here)
+``""``, ``name``, unknown               the top of the page (the name is not editable here)
+``tags…``                               the framework's tag rows
 ``controls``                            the top of the controls list
 ``controls[i]``                         control *i* as a whole
 ``controls[i].name``                    its control picker
@@ -52,9 +53,11 @@ from frameworks.forms.controls import (
 )
 from frameworks.forms.draft import (
     RAW_PARAMETER_CAPACITY,
+    TAG_ROWS,
     DraftForm,
     FeedbackForm,
     control_capacity,
+    tag_formset,
 )
 from frameworks.forms.widgets import Slots, slot
 
@@ -91,8 +94,8 @@ def row_slots_oob(form: ControlForm) -> list[SafeString]:
 @dataclasses.dataclass
 class Editing:
     """What the forms do not carry: the framework's name (AWS cannot rename one, so a draft
-    keeps the name it was opened with) and its FrameworkTags, kept as stored (UpdateFramework
-    cannot change them; JSON mode edits them for a new framework)."""
+    keeps the name it was opened with) and its FrameworkTags as stored (``None``: not known),
+    kept when a post carries no tag rows."""
 
     name: str
     tags: dict[str, str] | None = None
@@ -106,12 +109,17 @@ class Editing:
 class FrameworkEditor:
     """The framework form and the controls formset of one draft."""
 
-    def __init__(self, main: DraftForm, controls: ControlRows, editing: Editing) -> None:
+    def __init__(
+        self, main: DraftForm, controls: ControlRows, editing: Editing, tags: Any = None
+    ) -> None:
         self.main = main
         self.controls = controls
         self.editing = editing
+        # None: a post without tag rows (the stored tags are kept as they are).
+        self.tags = tags
         self.page_feedback: list[document.Finding] = []
         self.controls_feedback: list[document.Finding] = []
+        self.tags_feedback: list[document.Finding] = []
 
     # --- construction ---
 
@@ -134,11 +142,13 @@ class FrameworkEditor:
         # As the textarea will post it back: line breaks as LF.
         description = _NEWLINES.sub("\n", doc.description or "")
         main = DraftForm(initial={"version": version, "description": description, "reason": reason})
-        return cls(main, control_formset(initial=initial), editing)
+        tags = tag_formset(tags=doc.tags if doc.tags is not None else editing.tags)
+        return cls(main, control_formset(initial=initial), editing, tags)
 
     @classmethod
     def from_post(cls, data: QueryDict, *, editing: Editing) -> FrameworkEditor:
-        return cls(DraftForm(data), control_formset(data), editing)
+        tags = tag_formset(data) if "tags-TOTAL_FORMS" in data else None
+        return cls(DraftForm(data), control_formset(data), editing, tags)
 
     # --- reading ---
 
@@ -146,7 +156,10 @@ class FrameworkEditor:
         """Whether the POST has the shape of this form (a broken management form, too many
         rows, characters the database cannot keep, bytes that were not UTF-8 make it not).
         Says nothing about the framework: that is the document core's job."""
-        return not self._unreadable() and self.main.is_valid() and self.controls.is_valid()
+        tags_ok = self.tags is None or self.tags.is_valid()
+        return (
+            not self._unreadable() and self.main.is_valid() and self.controls.is_valid() and tags_ok
+        )
 
     def _unreadable(self) -> str:
         """What makes some posted value unusable as text, checked on every field at once."""
@@ -168,6 +181,8 @@ class FrameworkEditor:
             return [self._unreadable()]
         out = [f"{name}: {' '.join(map(str, errors))}" for name, errors in self.main.errors.items()]
         out += [str(error) for error in self.controls.non_form_errors()]
+        if self.tags is not None and self.tags.is_bound:
+            out += [f"tags: {error}" for error in self.tags.non_form_errors()]
         for form in self.controls.forms:
             if not form.submitted:
                 continue
@@ -199,9 +214,27 @@ class FrameworkEditor:
         if data.get("description"):
             out["FrameworkDescription"] = data["description"]
         out["FrameworkControls"] = [form.api_control() for form in self.rows()]
-        if self.editing.tags is not None:
-            out["FrameworkTags"] = self.editing.tags
+        tags = self.tag_values()
+        if tags is not None:
+            out["FrameworkTags"] = tags
         return out
+
+    def tag_values(self) -> dict[str, str] | None:
+        """The tags the rows write (a key typed twice keeps its last value; the core reports
+        it); the stored tags when the post had no rows; None when unknown and none typed."""
+        if self.tags is None:
+            return self.editing.tags
+        written = [row.values() for row in self.tags.forms]
+        tags = dict(pair for pair in written if pair is not None)
+        if not tags and self.editing.tags is None:
+            return None
+        return tags
+
+    def tag_rows(self) -> list[Any]:
+        return list(self.tags.forms) if self.tags is not None else []
+
+    def tags_slot(self, oob: bool = False) -> SafeString:
+        return slot("fb-tags", self.tags_feedback, oob=oob)
 
     # --- findings ---
 
@@ -222,6 +255,8 @@ class FrameworkEditor:
                 holder.feedback.setdefault(key or "row", []).append(finding)
             elif holder is None:
                 self.controls_feedback.append(finding)
+            elif key == "tags":
+                self.tags_feedback.append(finding)
             else:
                 self.page_feedback.append(finding)
 
@@ -233,6 +268,8 @@ class FrameworkEditor:
             return self.main, "description"
         if path == "controls":
             return None, ""
+        if path == "tags" or path.startswith("tags."):
+            return self, "tags"
         match = _CONTROL_PATH.fullmatch(path)
         if match is None or int(match[1]) >= len(rows):
             return self, "page"
@@ -318,6 +355,14 @@ def browser_post(editor: FrameworkEditor, csrf: str = "") -> QueryDict:
     data["controls-MAX_NUM_FORMS"] = str(editor.controls.max_num)
     for form in editor.controls.forms:
         _post_control(data, form)
+    rows = editor.tag_rows()
+    data["tags-TOTAL_FORMS"] = str(len(rows))
+    data["tags-INITIAL_FORMS"] = "0"
+    data["tags-MIN_NUM_FORMS"] = "0"
+    data["tags-MAX_NUM_FORMS"] = str(TAG_ROWS)
+    for row in rows:
+        data[row.add_prefix("key")] = _line(row["key"].value())
+        data[row.add_prefix("value")] = _line(row["value"].value())
     return data
 
 

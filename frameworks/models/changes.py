@@ -154,6 +154,13 @@ class ChangeRequest(models.Model):
     # The document as the author wrote it, kept while editing so validation still sees an empty
     # list or an empty value that normalising would fold away.
     working_document = models.JSONField(default=dict, blank=True)
+    # Framework tags: what AWS held when the draft started (null: not known, or a create) and
+    # what the change proposes (null: it leaves them alone). Tags are not in document versions
+    # (UpdateFramework cannot change them); the review hash binds them (see review_hash).
+    base_tags = models.JSONField(null=True, blank=True)
+    proposed_tags = models.JSONField(null=True, blank=True)
+    # review_hash stored for the review queue's SQL when the change proposes tags, else "".
+    review_digest = models.CharField(max_length=64, blank=True, default="")
     # People leave; their changes stay, with the name they had.
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -239,10 +246,50 @@ class ChangeRequest(models.Model):
     @property
     def review_hash(self) -> str | None:
         """The content a reviewer decides on: the proposal, or for a delete the document that
-        would be deleted."""
+        would be deleted. A change that proposes tags is bound to them too,
+        H(content hash, tags hash); one that leaves them alone to its content hash alone, so
+        approvals given before tags could be edited keep counting."""
         if self.kind == ChangeKind.DELETE:
             return self.base_hash
-        return self.proposed_hash
+        if self.proposed_hash is None:
+            return None
+        return document_core.review_hash(self.proposed_hash, self.proposed_tags)
+
+    @property
+    def changes_tags(self) -> bool:
+        return self.kind != ChangeKind.DELETE and self.proposed_tags is not None
+
+    @property
+    def tags_only(self) -> bool:
+        """An update whose document is the live one: only its tags change (no UpdateFramework)."""
+        return (
+            self.kind == ChangeKind.UPDATE
+            and self.changes_tags
+            and self.proposed_version_id is not None
+            and self.proposed_version_id == self.base_version_id
+        )
+
+    def proposal_fields(self) -> dict[str, Any]:
+        """proposed_tags and review_digest for the working document as it stands: tags are
+        proposed when the working document has them and they differ from the base's (a create
+        proposes any it has)."""
+        working = self.working_document or {}
+        tags = working.get("FrameworkTags") if self.kind != ChangeKind.DELETE else None
+        if isinstance(tags, list | dict):
+            try:
+                tags = document_core.parse({"FrameworkTags": tags}).tags
+            except document_core.DocumentError:
+                tags = None
+        else:
+            tags = None
+        if tags is not None and self.kind == ChangeKind.UPDATE and tags == self.base_tags:
+            tags = None
+        if self.kind == ChangeKind.CREATE and not tags:
+            tags = None
+        self.proposed_tags = tags
+        digest = self.review_hash if tags is not None else ""
+        self.review_digest = digest or ""
+        return {"proposed_tags": self.proposed_tags, "review_digest": self.review_digest}
 
     def current_decisions(self) -> list[Approval]:
         """Each reviewer's newest decision that was not dismissed, newest first."""

@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from frameworks import document as document_core
 from frameworks.models.immutable import ImmutableRowError as ImmutableRowError  # re-exported
 
 
@@ -68,6 +69,10 @@ class Target(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_sync_error = models.TextField(blank=True, editable=False)
     last_sync_error_code = models.CharField(max_length=128, blank=True, editable=False)
+    # What AWS Config records here (document.Recording.as_json), as sync last read it; null
+    # while it could not be read (config_recording_error says why).
+    config_recording = models.JSONField(null=True, blank=True, editable=False)
+    config_recording_error = models.CharField(max_length=256, blank=True, editable=False)
 
     class Meta:
         ordering = ["display_name"]
@@ -78,6 +83,13 @@ class Target(models.Model):
     @property
     def credentials_label(self) -> str:
         return f"profile {self.profile}" if self.profile else "default credential chain"
+
+    @property
+    def recording(self) -> document_core.Recording | None:
+        """What AWS Config records in this account and Region, or None if not known."""
+        if self.config_recording is None:
+            return None
+        return document_core.Recording.from_json(self.config_recording)
 
 
 class FrameworkQuerySet(models.QuerySet["Framework"]):
@@ -102,6 +114,8 @@ class Framework(models.Model):
     deployment_status = models.CharField(max_length=32, blank=True)
     framework_status = models.CharField(max_length=32, blank=True)
     idempotency_token = models.CharField(max_length=128, blank=True)
+    # The framework's tags as ListTags last answered; null while they could not be read.
+    tags = models.JSONField(null=True, blank=True)
     creation_time = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     present = models.BooleanField(default=True)
@@ -133,6 +147,8 @@ class Framework(models.Model):
         doc = {"FrameworkName": self.name, "FrameworkControls": self.controls}
         if self.description:
             doc["FrameworkDescription"] = self.description
+        if self.tags is not None:
+            doc["FrameworkTags"] = dict(self.tags)
         return doc
 
 

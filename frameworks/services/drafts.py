@@ -84,13 +84,19 @@ def findings_for(change: ChangeRequest, doc: document.Document) -> list[document
         .filter(target=target)
         .exclude(name=change.framework_name)
     ]
-    return document.validate(doc, require_name=is_new) + document.account_findings(
+    findings = document.validate(doc, require_name=is_new) + document.account_findings(
         doc,
         [other for other in others if other is not None],
         max_frameworks=target.max_frameworks,
         max_controls=target.max_controls,
         is_new=is_new,
     )
+    if change.base_version is not None:
+        findings += document.proposal_findings(change.base_version.as_document(), doc)
+    recording = target.recording
+    if recording is not None:
+        findings += document.recording_findings(doc, recording, target.region)
+    return findings
 
 
 def findings_json(findings: list[document.Finding]) -> list[dict[str, str]]:
@@ -130,12 +136,13 @@ def new_draft(
         assert framework is not None  # kind_for() says update only for a framework AWS holds
         working = framework.api_document()
     working = _working(working, name, kind)
-    change = ChangeRequest.objects.create(
+    change = ChangeRequest(
         kind=kind,
         target=target,
         framework_name=name,
         framework=framework if base else None,
         base_version=base,
+        base_tags=framework.tags if base and framework else None,
         proposed_version=None if kind == ChangeKind.DELETE else proposal_version(working),
         working_document=working,
         author=call.user,
@@ -143,6 +150,8 @@ def new_draft(
         reason=reason,
         parent=parent,
     )
+    change.proposal_fields()
+    change.save(force_insert=True)
     history.append(
         Event.DRAFT_CREATED,
         call.actor,
@@ -217,6 +226,9 @@ def change_request_save_draft(
     if document is not None and change.kind != ChangeKind.DELETE:
         fields["working_document"] = _working(document, change.framework_name, change.kind)
         fields["proposed_version"] = proposal_version(fields["working_document"])
+        change.working_document = fields["working_document"]
+        change.proposed_version = fields["proposed_version"]
+        fields.update(change.proposal_fields())
     if reason is not None:
         fields["reason"] = reason.strip()
     move(call, change, expected_version=expected_version, **fields)

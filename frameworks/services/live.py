@@ -50,8 +50,10 @@ def parse_answer(described: dict[str, Any]) -> document.Document | None:
 def mirror_values(
     answer: dict[str, Any], parsed: document.Document | None, now: datetime, *, digest: str = ""
 ) -> dict[str, Any]:
-    """The mirror columns for one DescribeFramework answer (`digest`: its hash, if known)."""
-    return {
+    """The mirror columns for one DescribeFramework answer (`digest`: its hash, if known). Tags
+    are ListTags', added to the answer as ``FrameworkTags`` by whoever read them (``None``:
+    could not be read); an answer without that member leaves the mirror's tags as they are."""
+    values: dict[str, Any] = {
         "arn": answer.get("FrameworkArn", ""),
         "description": answer.get("FrameworkDescription") or "",
         "controls": answer.get("FrameworkControls") or [],
@@ -64,6 +66,10 @@ def mirror_values(
         "present": True,
         "gone_since": None,
     }
+    if "FrameworkTags" in answer:
+        tags = answer["FrameworkTags"]
+        values["tags"] = dict(tags) if isinstance(tags, dict) else None
+    return values
 
 
 def mirror_document(framework: Framework) -> document.Document | None:
@@ -77,12 +83,18 @@ def mirror_document(framework: Framework) -> document.Document | None:
 
 
 def is_stale(change: ChangeRequest, live: document.Document | None) -> bool:
-    """Whether the live document moved away from what `change` was reviewed against."""
+    """Whether the live document moved away from what `change` was reviewed against: its
+    content, and, for a change of the tags, its tags (when both are known; the state between
+    the two tag calls of this change's own apply is not "moved")."""
     if change.kind == ChangeKind.CREATE:
         return live is not None
     if live is None:
         return True
-    return change.base_hash != document.content_hash(live)
+    if change.base_hash != document.content_hash(live):
+        return True
+    if change.changes_tags and change.base_tags is not None and live.tags is not None:
+        return not document.tags_on_the_way(change.base_tags, change.proposed_tags or {}, live.tags)
+    return False
 
 
 def idempotency_token(change: ChangeRequest) -> str:
@@ -179,6 +191,10 @@ def landed(change: ChangeRequest, live: Live, *, sent: bool, token: str | None =
     change's, if the caller has it already."""
     if change.kind == ChangeKind.DELETE:
         return sent and (not live.exists or live.status.upper() == "DELETE_IN_PROGRESS")
+    if change.tags_only:
+        # Only the tags change: no UpdateFramework, so no token; the document step is done as
+        # it is (whether the tags are is for ``verdict``).
+        return live.exists and live.hash == change.proposed_hash
     return (
         live.exists
         and live.token in (token or idempotency_token(change), "")
@@ -193,6 +209,11 @@ def verdict(change: ChangeRequest, live: Live, *, sent: bool, token: str | None 
         if change.kind == ChangeKind.DELETE:
             return DEPLOYING if live.exists else APPLIED
         state = deployment_state(live.status)
+        if change.tags_only and state != "running":
+            state = "done"  # the last deployment is not this change's to judge
+        if state == "done" and change.changes_tags and not tags_match(change, live):
+            # The document landed; the tags are still the worker's to set (or unknown here).
+            return DEPLOYING
         return {"running": DEPLOYING, "failed": FAILED}.get(state, APPLIED)
     if change.kind == ChangeKind.CREATE:
         return STALE if live.exists else SEND
@@ -202,6 +223,12 @@ def verdict(change: ChangeRequest, live: Live, *, sent: bool, token: str | None 
         return SEND
     # Neither the base nor (with our token) the approved document: someone else wrote it.
     return STALE
+
+
+def tags_match(change: ChangeRequest, live: Live) -> bool:
+    """Whether the live tags (ListTags', when the reader added them) are the proposed ones."""
+    tags = live.document.tags if live.document is not None else None
+    return tags is not None and dict(tags) == dict(change.proposed_tags or {})
 
 
 def delete_sent(change_ids: Iterable[int]) -> set[int]:

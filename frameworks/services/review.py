@@ -51,7 +51,15 @@ def _check_base(call: Call, change: ChangeRequest) -> Framework | None:
                 "rebase_needed",
             )
         return None
-    if framework is None or not framework.present or framework.content_hash != change.base_hash:
+    tags_moved = (
+        change.changes_tags and framework is not None and (framework.tags != change.base_tags)
+    )
+    if (
+        framework is None
+        or not framework.present
+        or framework.content_hash != change.base_hash
+        or tags_moved
+    ):
         raise call.refuse(
             f"{change.framework_name} changed in AWS after this draft was started. Rebase the "
             "draft onto the current document and check your changes before submitting.",
@@ -79,7 +87,11 @@ def _freeze(call: Call, change: ChangeRequest) -> tuple[DocumentVersion | None, 
             "invalid",
             findings=findings,
         )
-    if change.base_version and document.content_hash(doc) == change.base_version.content_hash:
+    if (
+        change.base_version
+        and document.content_hash(doc) == change.base_version.content_hash
+        and not change.changes_tags
+    ):
         raise call.refuse(
             "This draft changes nothing: it is the same as the live document.", "no_change"
         )
@@ -126,6 +138,8 @@ def change_request_submit(
     reason = require_reason(call, reason, "submit this change")
     framework = _check_base(call, change)
     proposed, warnings = _freeze(call, change)
+    change.proposed_version = proposed
+    tag_fields = change.proposal_fields()  # bound to the frozen version
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -136,6 +150,7 @@ def change_request_submit(
                 reason=reason,
                 proposed_version=proposed,
                 framework=framework,
+                **tag_fields,
                 required_approvals=change.target.required_approvals,
                 submitted_at=now,
             )
@@ -364,6 +379,9 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
     kind = kind_for(call, change.kind, framework)
     live = live_version(call, framework)
     old_base, state_before, kind_before = change.base_version, change.state, change.kind
+    # The proposal is judged against the new base's tags (computed on the object, saved
+    # by the move below).
+    change.kind, change.base_tags = kind, framework.tags if live and framework else None
     move(
         call,
         change,
@@ -371,6 +389,8 @@ def change_request_rebase(*, user: User, change_id: int) -> ChangeRequest:
         kind=kind,
         base_version=live,
         framework=framework if live else None,
+        base_tags=change.base_tags,
+        **change.proposal_fields(),
     )
     rebased = history.Entry(
         Event.REBASED,

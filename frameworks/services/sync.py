@@ -45,6 +45,7 @@ MIRROR_FIELDS = [
     "deployment_status",
     "framework_status",
     "idempotency_token",
+    "tags",
     "creation_time",
     "last_synced_at",
     "present",
@@ -92,19 +93,47 @@ def _account_from_arn(arn: str) -> str:
 
 
 def _fetch(target: Target) -> list[dict[str, Any]]:
-    """List, then one DescribeFramework per framework (ListFrameworks lacks controls)."""
+    """List, then one DescribeFramework and one ListTags per framework (ListFrameworks lacks
+    controls, DescribeFramework tags)."""
     attempts = settings.AWS_SYNC_MAX_ATTEMPTS
     described = []
     for summary in aws.list_frameworks(target, max_attempts=attempts):
         try:
-            described.append(
-                aws.describe_framework(target, summary["FrameworkName"], max_attempts=attempts)
-            )
+            answer = aws.describe_framework(target, summary["FrameworkName"], max_attempts=attempts)
         except aws.AwsError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise
             # Deleted between the list and the describe: it is simply gone.
+            continue
+        answer["FrameworkTags"] = _tags_of(target, answer.get("FrameworkArn", ""), attempts)
+        described.append(answer)
     return described
+
+
+def _tags_of(target: Target, arn: str, attempts: int) -> dict[str, str] | None:
+    """The framework's tags, or None when they cannot be read for a reason that will not pass
+    by itself (no backup:ListTags permission, say): the mirror then shows them as unknown
+    rather than failing the whole sync."""
+    if not arn:
+        return None
+    try:
+        return aws.list_tags(target, arn, max_attempts=attempts)
+    except aws.AwsError as exc:
+        if exc.transient:
+            raise
+        log.warning("ListTags on %s failed: %s", arn, exc)
+        return None
+
+
+def _recording_of(target: Target) -> tuple[dict[str, Any] | None, str]:
+    """What AWS Config records in the target (Recording as JSON), or None and why not."""
+    try:
+        recorders, statuses = aws.describe_config_recording(
+            target, max_attempts=settings.AWS_SYNC_MAX_ATTEMPTS
+        )
+    except aws.AwsError as exc:
+        return None, f"{exc.words} ({exc.code}: {exc.message})"[:256]
+    return document.recording_from_config(recorders, statuses).as_json(), ""
 
 
 def target_sync(*, target_id: int) -> SyncResult:
@@ -140,8 +169,9 @@ def target_sync(*, target_id: int) -> SyncResult:
                 last_sync_error_code=exc.code,
             )
             return result
+        recording = _recording_of(target)
         with history.correlation():
-            _write_mirror(target, described, result)
+            _write_mirror(target, described, result, recording=recording)
     finally:
         Target.objects.filter(pk=target.pk, sync_lease_owner=owner).update(
             sync_lease_until=None, sync_lease_owner=""
@@ -186,11 +216,24 @@ class _Mirror:
             "deployment_status": values["deployment_status"],
         }
         framework = self.existing.get(name)
+        old_tags = framework.tags if framework is not None else None
+        new_tags = values.get("tags")
+        # Tags read for the first time (or no longer readable) are news for the mirror only.
+        tags_moved = (
+            framework is not None
+            and framework.present
+            and None not in (old_tags, new_tags)
+            and new_tags != old_tags
+        )
+        if tags_moved:
+            details["tags_before"], details["tags_after"] = old_tags, new_tags
         if framework is None:
             self.to_create.append(Framework(target=self.target, name=name, **values))
             result.created.append(name)
             self.seen.append(_Seen(Event.SYNC_NEW, name, None, parsed, details))
-        elif framework.content_hash != values["content_hash"] or not framework.present:
+        elif (
+            framework.content_hash != values["content_hash"] or not framework.present or tags_moved
+        ):
             result.changed.append(name)
             # A framework that comes back after it was gone is new in AWS (it has a new ARN).
             event = Event.SYNC_CHANGED if framework.present else Event.SYNC_NEW
@@ -287,7 +330,13 @@ def _hash(doc: document.Document | None) -> str | None:
 
 
 @transaction.atomic
-def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncResult) -> None:
+def _write_mirror(
+    target: Target,
+    described: list[dict[str, Any]],
+    result: SyncResult,
+    *,
+    recording: tuple[dict[str, Any] | None, str] = (None, ""),
+) -> None:
     now = timezone.now()
     changes = _lock_changes(target)
     held = {c.framework_name for c in changes if c.state == ChangeState.APPLYING}
@@ -331,7 +380,12 @@ def _write_mirror(target: Target, described: list[dict[str, Any]], result: SyncR
         worker.change_request_settle(change_id=change.pk, described=found.answer, by="sync")
         result.settled.append(change.pk)
     Target.objects.filter(pk=target.pk).update(
-        last_synced_at=now, last_sync_error="", last_sync_error_code="", account_id=account_id
+        last_synced_at=now,
+        last_sync_error="",
+        last_sync_error_code="",
+        account_id=account_id,
+        config_recording=recording[0],
+        config_recording_error=recording[1],
     )
 
 

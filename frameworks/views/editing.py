@@ -127,6 +127,7 @@ def diff_preview(
     base = change.base_version.as_document() if change.base_version is not None else None
     if base is not None:
         base.name = change.framework_name  # versions keep content only; the diff names it
+        base.tags = dict(change.base_tags) if change.base_tags is not None else None
     changes = document.diff(base, doc)
     errors = sum(1 for f in findings if f.severity == document.ERROR)
     return {

@@ -193,7 +193,11 @@ def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
         # The page's own check after a reshaping answer: every row may have moved or changed.
         for form in editor.rows():
             feedback += row_slots_oob(form)
-    feedback += [editor.page_slot(oob=True), editor.controls_slot(oob=True)]
+    feedback += [
+        editor.page_slot(oob=True),
+        editor.controls_slot(oob=True),
+        editor.tags_slot(oob=True),
+    ]
     context = {"editor": editor, "feedback": feedback, "change": change}
     context.update(preview=diff_preview(change, doc, findings), urls=page_urls(change))
     return render(request, f"{EDIT}#check-result", context)

@@ -54,6 +54,7 @@ def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResp
     if request.htmx:
         return render(request, "frameworks/detail.html#history", {"page": page})
     doc = document.parse(framework.api_document())
+    recording = target_obj.recording
     controls = [
         {
             "index": index,
@@ -70,10 +71,23 @@ def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResp
             ],
             "scope_words": document.describe_scope(control.scope),
             "defaults": queries.defaults_of(control),
+            "unrecorded": document.type_words(document.unrecorded(control, recording))
+            if recording is not None
+            else "",
         }
         for index, control in enumerate(doc.controls, start=1)
     ]
-    context = {"target": target_obj, "framework": framework, "controls": controls, "page": page}
+    context = {
+        "target": target_obj,
+        "framework": framework,
+        "controls": controls,
+        "page": page,
+        "tags": sorted((framework.tags or {}).items()),
+        "status_words": document.framework_status_words(framework.framework_status),
+        "recording_words": document.recording_words(doc, recording, target_obj.region)
+        if recording is not None
+        else "",
+    }
     context["open_changes"] = queries.open_changes(target_obj, name)
     return render(request, "frameworks/detail.html", context)
 

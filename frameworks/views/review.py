@@ -84,6 +84,12 @@ def _documents(
             proposed = document.parse(change.working_document)
         except document.DocumentError:
             proposed = None
+    # Versions keep no tags: the change holds the base's and the proposed ones (None: the
+    # proposal leaves them alone, so the diff shows no tag change).
+    if base is not None:
+        base.tags = dict(change.base_tags) if change.base_tags is not None else None
+    if proposed is not None:
+        proposed.tags = dict(change.proposed_tags) if change.proposed_tags is not None else None
     for doc in (base, proposed):
         if doc is not None:
             doc.name = change.framework_name

@@ -219,10 +219,22 @@ def test_a_deleted_framework_lists_what_it_removes() -> None:
     assert diff(None, None) == []
 
 
-def test_framework_tags_are_not_a_change() -> None:
+def test_framework_tags_are_a_change_after_the_controls() -> None:
+    before = copy.deepcopy(BASE)
+    before["FrameworkTags"] = {"Owner": "backup-team", "CostCentre": "42", "Old": "x"}
+    after = copy.deepcopy(BASE)
+    after["FrameworkTags"] = {"CostCentre": "43", "Owner": "backup-team", "DataClass": ""}
+    assert [c.text for c in diff(parse(before), parse(after))] == [
+        "Change the framework tag CostCentre from “42” to “43”.",
+        "Add the framework tag DataClass = “”.",
+        "Remove the framework tag Old (was “x”).",
+    ]
+
+
+def test_a_document_without_tags_leaves_them_alone() -> None:
     tagged = copy.deepcopy(BASE)
     tagged["FrameworkTags"] = {"Owner": "backup-team"}
-    assert diff(parse(BASE), parse(tagged)) == []
+    assert diff(parse(tagged), parse(BASE)) == []
 
 
 def test_diff_text_is_one_line_per_change() -> None:
