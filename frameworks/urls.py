@@ -1,8 +1,8 @@
 from django.urls import path
 
 from frameworks.views import (
-    apply,
     audit,
+    changes,
     editor,
     editor_json,
     editor_rows,
@@ -28,6 +28,7 @@ urlpatterns = [
     # Review, apply and editor URLs come before the framework catch-all, which
     # "changes/<pk>/" would match.
     path("review/", review.review_queue, name="review-queue"),
+    path("changes/", changes.change_list, name="change-list"),
     path("changes/<int:pk>/", review.change_detail, name="change-detail"),
     path("changes/<int:pk>/submit/", review.change_submit, name="change-submit"),
     path("changes/<int:pk>/approve/", review.change_approve, name="change-approve"),
@@ -39,7 +40,7 @@ urlpatterns = [
     path("changes/<int:pk>/start-from/", review.change_start_from, name="change-start-from"),
     path(
         "changes/<int:pk>/apply-status/",
-        apply.change_apply_status,
+        review.change_apply_status,
         name="change-apply-status",
     ),
     path("changes/new/<slug:target>/", editor.change_new, name="change-new"),

@@ -1,4 +1,4 @@
-"""The live apply section of a change page (views_apply.py, _apply_status.html)."""
+"""The live apply section of a change page (views/review.py, _apply_status.html)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def test_a_waiting_change_polls_every_two_seconds(change, auditor):
     response = client_for(auditor).get(url(change), **HTMX)
     body = response.content.decode()
     assert 'hx-trigger="every 2s"' in body
-    assert f'hx-get="{url(change)}"' in body
+    assert f'hx-get="{url(change)}?drawn=approved"' in body
+    # The page header's state badge is swapped with the section, so the two never disagree.
+    assert '<span id="change-state" class="badge state-approved" hx-swap-oob="true">' in body
     assert "waiting for a worker" in body
     assert "<html" not in body  # the fragment only
     assert response["Cache-Control"].startswith("max-age=0")
@@ -82,6 +84,25 @@ def test_each_attempt_and_the_deployment_status_are_shown_and_polling_stops_when
     assert "AWS accepted UpdateFramework" in after
     assert "AWS finished deploying." in after
     assert "after 2 attempts" in after
+
+
+def test_once_the_change_ends_the_rest_of_the_page_is_swapped_in_with_the_section(
+    change, auditor, editor, emulator
+):
+    apply.change_request_apply(change_id=change.pk, task_id="t")
+    # Drawn while approved, now applied: the buttons, decisions and timeline come along.
+    body = client_for(editor).get(url(change) + "?drawn=approved", **HTMX).content.decode()
+    assert 'id="change-state" class="badge state-applied" hx-swap-oob="true"' in body
+    assert '<div id="review-actions" hx-swap-oob="true">' in body
+    assert "Start a new change from this one" in body  # what an editor may do now
+    assert "Withdraw" not in body
+    assert 'id="timeline" aria-labelledby="timeline-head" hx-swap-oob="true"' in body
+    assert "Apply attempt 1 by the" in body
+    assert '<div id="decisions" hx-swap-oob="true">' in body
+    # Drawn as it is now: just the section and the header's badge.
+    body = client_for(auditor).get(url(change) + "?drawn=applied", **HTMX).content.decode()
+    assert 'id="change-state" class="badge state-applied" hx-swap-oob="true"' in body
+    assert "review-actions" not in body
 
 
 def test_a_failed_change_says_why_in_plain_words_with_the_raw_code(change, auditor, emulator):

@@ -10,8 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from frameworks import notifications
-from tests.factories import make_target
-from tests.review_builders import live_framework, submitted
+from tests.factories import live_framework, make_target, submitted
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from frameworks import history, metrics, services
 from frameworks.models import ChangeState, Event
-from tests.factories import make_target
-from tests.review_builders import live_framework, set_state, submitted
+from tests.factories import live_framework, make_target, set_state, submitted
 
 ROOT = Path(__file__).resolve().parent.parent
 

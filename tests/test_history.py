@@ -391,8 +391,9 @@ def test_the_framework_page_takes_the_same_queries_at_any_page_size(
     framework = make_live_framework(make_target(), "daily", controls=1)
     sync_rows(framework, 12)
     client = client_for(auditor)
-    # session, user, framework with its target, groups, target roles, history with versions
-    with django_assert_num_queries(6):
+    # session, user, framework with its target, groups, target roles, history with versions,
+    # the open changes to it
+    with django_assert_num_queries(7):
         response = client.get(framework.get_absolute_url())
     assert len(response.context["page"].rows) == page_size
 

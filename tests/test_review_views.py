@@ -150,7 +150,10 @@ def test_the_page_offers_exactly_the_actions_this_viewer_may_take(role, state, p
     response = client_for(people[role]).get(reverse("frameworks:change-detail", args=[change.pk]))
     if role in ("outsider", "foreign_approver"):
         assert response.status_code == 403
-        assert "You have no role on the target of this change." in response.content.decode()
+        assert (
+            "You have no role on the AWS account and Region of this change."
+            in response.content.decode()
+        )
         return
     assert response.status_code == 200
     allowed = {action for action in ACTIONS if expected(action, role, state) == OK}

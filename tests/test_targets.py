@@ -12,8 +12,7 @@ from django.urls import reverse
 from frameworks import services
 from frameworks.models import ChangeState, Event, HistoryEvent, Outcome, Target
 from tests.conftest import ACCOUNT_2, client_for
-from tests.factories import make_target
-from tests.review_builders import grant, live_framework, set_state, submitted
+from tests.factories import grant, live_framework, make_target, set_state, submitted
 
 pytestmark = pytest.mark.django_db
 

@@ -61,6 +61,8 @@ from frameworks.document.words import (
     describe_control,
     describe_parameter,
     describe_scope,
+    finding_field_words,
+    finding_words,
 )
 
 __all__ = [
@@ -95,6 +97,8 @@ __all__ = [
     "describe_scope",
     "diff",
     "diff_text",
+    "finding_field_words",
+    "finding_words",
     "framework_status_words",
     "has_errors",
     "load_limits",

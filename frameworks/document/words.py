@@ -6,10 +6,11 @@ sentences are built here, from the catalogue's phrases, and nowhere else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from frameworks.document.catalog import BACKUP_VAULT_TYPE, CONTROLS, VALUE_UNITS
-from frameworks.document.model import Control, Parameter, Scope
+from frameworks.document.model import Control, Finding, Parameter, Scope
 
 #: How many ids a description lists before it says "and N more".
 _SHOWN_IDS = 3
@@ -126,3 +127,92 @@ def describe_control(control: Control) -> list[str]:
         for parameter in control.parameters
     )
     return lines
+
+
+# --- findings as sentences --------------------------------------------------------------------
+
+_CONTROL_REF = re.compile(r"controls\[(\d+)\]")
+_FINDING_PATH = re.compile(r"controls\[(\d+)\](?:\.(.*))?")
+_RAW_PARAMETER = re.compile(r"parameters\[(\d+)\]")
+_TOP_FIELDS = {
+    "": "",
+    "name": "Name",
+    "description": "Description",
+    "tags": "Framework tags",
+    "controls": "Controls",
+}
+
+
+def _numbered(message: str) -> str:
+    """``controls[2]`` inside a core message reads "control 3", as every page counts."""
+    return _CONTROL_REF.sub(lambda m: f"control {int(m[1]) + 1}", message)
+
+
+def field_label(control_name: str | None, rest: str, code: str) -> str:
+    """The label a person sees for the field a finding's path names inside one control
+    (``rest``: the path after ``controls[i].``), or "" for the control as a whole."""
+    spec = CONTROLS.get(control_name or "")
+    if rest == "":
+        return ""
+    if rest == "name":
+        return "Control"
+    if rest == "parameters":
+        return "Parameters"
+    raw = _RAW_PARAMETER.match(rest)
+    if raw:
+        return f"Parameter {int(raw[1]) + 1}"
+    if rest.startswith("parameters."):
+        name = rest.removeprefix("parameters.")
+        parameter = spec.parameters.get(name) if spec else None
+        return parameter.label if parameter else f"Parameter {name}"
+    if rest == "scope":
+        return "Applies to"
+    if rest.startswith("scope.resource_ids"):
+        return f"{(spec.resource_id_label if spec else 'resource ID').capitalize()}s"
+    if rest.startswith("scope.resource_types"):
+        return "Resource types"
+    if rest.startswith("scope.tags"):
+        about_value = code.startswith("scope.tags.value") or code == "scope.tag_value_empty"
+        return "Tag value" if about_value else "Tag key"
+    return ""
+
+
+def _sentence(label: str, message: str) -> str:
+    """``label: message.``, leaving the label out when the message already names it."""
+    text = _numbered(message).strip().rstrip(".")
+    if label and label.lower() not in text.lower():
+        return f"{label}: {text}."
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def finding_field_words(finding: Finding, controls: Sequence[Control] = ()) -> str:
+    """A finding next to its field: the field's label and the message, as a sentence
+    ("Tag key: the tag key must not be empty.")."""
+    match = _FINDING_PATH.fullmatch(finding.path)
+    if match is None:
+        return _sentence(_TOP_FIELDS.get(finding.path, ""), finding.message)
+    index = int(match[1])
+    name = controls[index].name if index < len(controls) else None
+    return _sentence(field_label(name, match[2] or "", finding.code), finding.message)
+
+
+def finding_words(finding: Finding, controls: Sequence[Control] = ()) -> str:
+    """A finding anywhere else, as a sentence naming the control by its number (from 1) and
+    title and the field by its label: "Control 2, Last recovery point was created, Tag key:
+    the tag key must not be empty." The path and the code stay in the finding (the JSON view
+    and the exports show them), not in the sentence."""
+    match = _FINDING_PATH.fullmatch(finding.path)
+    if match is None:
+        label = _TOP_FIELDS.get(finding.path, "")
+        return _sentence(label, finding.message)
+    index = int(match[1])
+    control = controls[index] if index < len(controls) else None
+    where = f"Control {index + 1}"
+    if control is not None and control.name:
+        spec = CONTROLS.get(control.name)
+        where += f", {spec.title if spec else control.name}"
+    label = field_label(control.name if control else None, match[2] or "", finding.code)
+    text = _numbered(finding.message).strip().rstrip(".")
+    if label and label.lower() not in text.lower():
+        return f"{where}, {label}: {text}."
+    return f"{where}: {text}."

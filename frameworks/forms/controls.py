@@ -122,8 +122,11 @@ class RawParameterForm(FeedbackForm):
 
     def inputs(self) -> dict[str, SafeString]:
         describedby = f"fb-{self.prefix}-row"
+        invalid = self.erring("row")
         return {
-            key: text_input(self.add_prefix(key), self[key].value(), describedby=describedby)
+            key: text_input(
+                self.add_prefix(key), self[key].value(), describedby=describedby, invalid=invalid
+            )
             for key in ("name", "value")
         }
 
@@ -181,6 +184,7 @@ class TypedParameter:
         self.name = form.add_prefix(key)
         self.value = form[key].value() or ""
         self.slot = form.slots[key]
+        self.invalid = form.erring(key)
         self.kind = "list" if spec.kind.endswith("_list") else spec.kind
 
     def label(self) -> SafeString:
@@ -190,10 +194,10 @@ class TypedParameter:
         if self.kind == "choice":
             absent = f"Not set (AWS uses {self.spec.default})" if self.spec.default else "Not set"
             choices = [("", absent), *((choice, choice) for choice in self.spec.choices)]
-            return select(self.name, options(choices, self.value))
+            return select(self.name, options(choices, self.value), invalid=self.invalid)
         if self.kind == "list":
-            return textarea(self.name, self.value)
-        return text_input(self.name, self.value, numeric=True)
+            return textarea(self.name, self.value, invalid=self.invalid)
+        return text_input(self.name, self.value, numeric=True, invalid=self.invalid)
 
 
 # --- one control ------------------------------------------------------------------------------
@@ -309,10 +313,18 @@ class ControlForm(FeedbackForm):
         """The scope's inputs, each built when the template asks (only the chosen kind's are
         drawn)."""
         return Inputs(
-            tag_key=lambda: text_input(self.add_prefix("tag_key"), self["tag_key"].value()),
-            tag_value=lambda: text_input(self.add_prefix("tag_value"), self["tag_value"].value()),
+            tag_key=lambda: text_input(
+                self.add_prefix("tag_key"), self["tag_key"].value(), invalid=self.erring("tag_key")
+            ),
+            tag_value=lambda: text_input(
+                self.add_prefix("tag_value"),
+                self["tag_value"].value(),
+                invalid=self.erring("tag_value"),
+            ),
             resource_ids=lambda: textarea(
-                self.add_prefix("resource_ids"), self["resource_ids"].value()
+                self.add_prefix("resource_ids"),
+                self["resource_ids"].value(),
+                invalid=self.erring("resource_ids"),
             ),
             resource_types=lambda: type_checkboxes(
                 self.add_prefix("resource_types"), self["resource_types"].value() or []
@@ -329,7 +341,8 @@ class ControlForm(FeedbackForm):
             known = RESOURCE_TYPES
         choices = [("", "Choose a type"), *((value, value) for value in known)]
         current = self._given("resource_type") or ""
-        return select(self.add_prefix("resource_type"), options(choices, current))
+        invalid = self.erring("resource_type")
+        return select(self.add_prefix("resource_type"), options(choices, current), invalid=invalid)
 
 
 class Inputs(Mapping[str, SafeString]):

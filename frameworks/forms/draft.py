@@ -164,6 +164,10 @@ class FeedbackForm(forms.Form):
     def slots(self) -> Slots:
         return Slots(self.prefix or "draft", self.feedback)
 
+    def erring(self, key: str) -> bool:
+        """Whether an error (not a warning) is placed on this field: its input is marked."""
+        return any(f.severity == document.ERROR for f in self.feedback.get(key, ()))
+
     def __getitem__(self, name: str) -> forms.BoundField:
         # Templates try ``form["spec"]`` before ``form.spec``; Django's KeyError message sorts
         # every field name, a thousand times a page here.

@@ -244,8 +244,16 @@ class FrameworkEditor:
     def place(self, findings: Iterable[document.Finding]) -> None:
         """Put each finding next to the field its path names (see the module docstring)."""
         rows = self.rows()
+        controls = [document.Control(name=form.control_name) for form in rows]
         for finding in findings:
             holder, key = self._where(finding, rows)
+            # In words: away from its field a finding names the control and the field; next
+            # to its field it names the field.
+            if isinstance(holder, FeedbackForm):
+                message = document.finding_field_words(finding, controls)
+            else:
+                message = document.finding_words(finding, controls)
+            finding = dataclasses.replace(finding, message=message)
             if isinstance(holder, FeedbackForm):
                 holder.feedback.setdefault(key or "row", []).append(finding)
             elif holder is None:
@@ -346,10 +354,11 @@ def _written(doc: document.Document) -> dict[str, Any]:
 def form_differences(
     editor: FrameworkEditor, stored: document.Document, shown: document.Document | None = None
 ) -> list[int] | None:
-    """None when the page drawn from ``editor`` (unbound, from ``stored``) saves ``stored``
-    back exactly; else the numbers (from 1) of the controls it would write differently ([]
-    when the difference is elsewhere). ``shown``: the parsed ``editor.api_document()``, if
-    already made.
+    """None when saving the page drawn from ``editor`` (unbound, from ``stored``) would keep
+    ``stored`` as the document core sees it (``document.normalise``: ``{}`` and an absent scope,
+    the order of controls, parameters and resource types, an empty description are all the
+    same); else the numbers (from 1) of the controls it would write differently ([] when the
+    difference is elsewhere). ``shown``: the parsed ``editor.api_document()``, if already made.
 
     The forms' initial values are what the browser will post back (``control_initial``), so
     the document they write is the one the page would save; the tests check that against
@@ -360,13 +369,16 @@ def form_differences(
     if stored.parse_findings or too_many or len(rows) > control_capacity():
         return []
     shown = shown or document.parse(editor.api_document())
-    before, after = _written(stored), _written(shown)
-    if before == after:
+    if document.normalise(stored) == document.normalise(shown):
         return None
-    old, new = before.get("FrameworkControls", []), after.get("FrameworkControls", [])
+    old, new = stored.controls, shown.controls
     if len(old) != len(new):
         return []
-    return [number for number, (a, b) in enumerate(zip(old, new, strict=True), 1) if a != b]
+    return [
+        number
+        for number, (a, b) in enumerate(zip(old, new, strict=True), 1)
+        if document.control_key(a) != document.control_key(b)
+    ]
 
 
 def blank_control() -> dict[str, Any]:

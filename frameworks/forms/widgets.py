@@ -35,13 +35,20 @@ def words(message: str) -> str:
     return _CONTROL_WORDS.sub(lambda m: f"control {int(m[1]) + 1}", message)
 
 
+def sentence(message: str) -> str:
+    """A message as a sentence: capital first, full stop last."""
+    text = words(message).strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else f"{text}."
+
+
 # --- feedback ---------------------------------------------------------------------------------
 
 
 def slot(slot_id: str, findings: Iterable[document.Finding], *, oob: bool = False) -> SafeString:
     """The element holding one field's findings; htmx swaps it by its id after a check."""
     items = "".join(
-        f'<p class="finding finding-{e(f.severity)}">{e(words(f.message))}</p>' for f in findings
+        f'<p class="finding finding-{e(f.severity)}">{e(sentence(f.message))}</p>' for f in findings
     )
     swap = ' hx-swap-oob="true"' if oob else ""
     return SafeString(f'<div class="feedback" id="{e(slot_id)}"{swap}>{items}</div>')
@@ -69,27 +76,36 @@ class Slots(Mapping[str, SafeString]):
 # --- inputs -----------------------------------------------------------------------------------
 
 
-def _common(name: str, describedby: str | None) -> str:
+def _common(name: str, describedby: str | None, invalid: bool = False) -> str:
+    """Name, id and the feedback element that describes the input; an input with an error
+    placed on it says so (``aria-invalid``, and the stylesheet draws it red)."""
     described = e(describedby or f"fb-{name}")
-    return f'name="{e(name)}" id="id_{e(name)}" aria-describedby="{described}"'
+    marked = ' aria-invalid="true"' if invalid else ""
+    return f'name="{e(name)}" id="id_{e(name)}" aria-describedby="{described}"{marked}'
 
 
 def text_input(
-    name: str, value: object, *, numeric: bool = False, describedby: str | None = None
+    name: str,
+    value: object,
+    *,
+    numeric: bool = False,
+    describedby: str | None = None,
+    invalid: bool = False,
 ) -> SafeString:
     mode = ' inputmode="numeric"' if numeric else ""
-    common = _common(name, describedby)
+    common = _common(name, describedby, invalid)
     return SafeString(f'<input type="text"{mode} {common} value="{e(value or "")}">')
 
 
-def textarea(name: str, value: object, *, rows: int = 3) -> SafeString:
+def textarea(name: str, value: object, *, rows: int = 3, invalid: bool = False) -> SafeString:
     # The line break after the tag keeps a value's own first line break (HTML drops one).
     content = e(value or "")
-    return SafeString(f'<textarea {_common(name, None)} rows="{rows}">\n{content}</textarea>')
+    common = _common(name, None, invalid)
+    return SafeString(f'<textarea {common} rows="{rows}">\n{content}</textarea>')
 
 
-def select(name: str, options: str) -> SafeString:
-    return SafeString(f"<select {_common(name, None)}>{options}</select>")
+def select(name: str, options: str, *, invalid: bool = False) -> SafeString:
+    return SafeString(f"<select {_common(name, None, invalid)}>{options}</select>")
 
 
 def options(choices: Iterable[tuple[str, str]], selected: str) -> SafeString:

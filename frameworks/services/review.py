@@ -82,7 +82,7 @@ def _freeze(call: Call, change: ChangeRequest) -> tuple[DocumentVersion | None, 
         errors = [f for f in findings if f.severity == document.ERROR]
         raise call.refuse(
             f"The document has {len(errors)} error{'s' if len(errors) > 1 else ''}; the first: "
-            f"{errors[0]}.",
+            f"{document.finding_words(errors[0], doc.controls)}",
             "invalid",
             findings=findings,
         )

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django_htmx.http import trigger_client_event
 
 from frameworks import document, services
 from frameworks.forms import (
@@ -225,6 +226,13 @@ def store_draft(
         return editor_page(request, change, editor, written=doc, notice=notice, status=409)
     messages.success(request, "Draft saved.")
     return redirect(then, change.pk)
+
+
+def reshaped_fragment(response: HttpResponse) -> HttpResponse:
+    """An htmx answer that changed the document on the page (a row added, removed, moved or
+    redrawn): once it is in place the page checks itself again (``#refresh`` in the editor), so
+    the preview and the readiness line never describe the document before the change."""
+    return trigger_client_event(response, "editor-changed", after="settle")
 
 
 def control_row_of(editor: FrameworkEditor, prefix: str) -> ControlForm | None:

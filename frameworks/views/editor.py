@@ -167,9 +167,14 @@ def change_check(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     doc = document.parse(data)
     findings = services.change_request_findings(change, doc)
     editor.place(findings)
-    row = control_row_of(editor, (request.htmx.target or "").removeprefix("row-"))
+    target = request.htmx.target or ""
+    row = control_row_of(editor, target.removeprefix("row-"))
     main = Slots("draft", editor.main.feedback, oob=True)
     feedback = row_slots_oob(row) if row else [main["description"], main["reason"]]
+    if target == "refresh":
+        # The page's own check after a reshaping answer: every row may have moved or changed.
+        for form in editor.rows():
+            feedback += row_slots_oob(form)
     feedback += [
         editor.page_slot(oob=True),
         editor.controls_slot(oob=True),

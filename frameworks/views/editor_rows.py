@@ -34,6 +34,7 @@ from frameworks.views.editing import (
     page_urls,
     posted_editor,
     redrawn,
+    reshaped_fragment,
 )
 from frameworks.views.http import AuthedRequest
 
@@ -70,7 +71,8 @@ def change_control(request: AuthedRequest, change: ChangeRequest) -> HttpRespons
         return HttpResponse("No such control row.", status=400)
     control = document.parse({"FrameworkControls": [form.api_control()]}).controls[0]
     context = {"form": redraw_control(control, form.prefix or ""), "change": change}
-    return render(request, f"{EDIT}#control-row", {**context, "urls": page_urls(change)})
+    response = render(request, f"{EDIT}#control-row", {**context, "urls": page_urls(change)})
+    return reshaped_fragment(response)
 
 
 @require_POST
@@ -85,7 +87,7 @@ def change_add_control(request: AuthedRequest, change: ChangeRequest) -> HttpRes
             return HttpResponse(f"The form holds at most {capacity} controls.", status=400)
         context = {"form": new_control_form(total), "change": change, "urls": page_urls(change)}
         context["management"] = {"prefix": "controls", "total": total + 1, "max": capacity}
-        return render(request, f"{EDIT}#control-added", context)
+        return reshaped_fragment(render(request, f"{EDIT}#control-added", context))
     editor = posted_editor(request, change)
     data = editor.api_document()
     if len(data["FrameworkControls"]) >= capacity:
@@ -99,7 +101,7 @@ def change_add_control(request: AuthedRequest, change: ChangeRequest) -> HttpRes
 def change_remove_control(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page (the formset skips missing rows)."""
     if request.htmx:
-        return render(request, f"{EDIT}#control-removed", {})
+        return reshaped_fragment(render(request, f"{EDIT}#control-removed", {}))
     editor = posted_editor(request, change)
     form = control_row_of(editor, request.POST.get("row", ""))
     if form is not None:
@@ -125,7 +127,7 @@ def change_move_control(request: AuthedRequest, change: ChangeRequest) -> HttpRe
         return _reshaped(request, change, editor, data)
     again, _ = redrawn(data, change, editor.version, editor.reason)
     context = {"editor": again, "change": change, "urls": page_urls(change)}
-    return render(request, f"{EDIT}#controls", context)
+    return reshaped_fragment(render(request, f"{EDIT}#controls", context))
 
 
 @require_POST
@@ -143,7 +145,7 @@ def change_add_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpR
         params = f"{prefix}-params"
         context = {"row": new_raw_row(params, total), "change": change, "urls": page_urls(change)}
         context["management"] = management(f"mgmt-{params}", params, total + 1, oob=True)
-        return render(request, f"{EDIT}#raw-added", context)
+        return reshaped_fragment(render(request, f"{EDIT}#raw-added", context))
     editor = posted_editor(request, change)
     rows = {form.prefix: (index, form) for index, form in enumerate(editor.rows())}
     index, form = rows.get(prefix, (None, None))
@@ -158,7 +160,7 @@ def change_add_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpR
 def change_remove_parameter(request: AuthedRequest, change: ChangeRequest) -> HttpResponse:
     """With htmx the row is simply dropped from the page, like a control row."""
     if request.htmx:
-        return render(request, f"{EDIT}#control-removed", {})
+        return reshaped_fragment(render(request, f"{EDIT}#control-removed", {}))
     editor = posted_editor(request, change)
     target = request.POST.get("row", "")
     for form in editor.rows():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -28,24 +26,11 @@ def _get_target_for(request: AuthedRequest, slug: str, action: Action) -> Target
 def framework_list(request: AuthedRequest) -> HttpResponse:
     if not access.has_any_role(request.user):
         raise PermissionDenied("You have no role on any AWS account yet. Ask an administrator.")
-    targets = list(
-        access.targets_for(request.user, Action.VIEW)
-        .filter(retired_at__isnull=True)
-        .order_by("display_name")
-    )
-    frameworks = Framework.objects.filter(target__in=targets).order_by(
-        "target_id", "-present", "name"
-    )
-    by_target = {tid: list(rows) for tid, rows in groupby(frameworks, key=lambda f: f.target_id)}
-    groups = [
-        {
-            "target": target,
-            "frameworks": by_target.get(target.pk, []),
-            "can_sync": access.can(request.user, Action.SYNC, target),
-        }
-        for target in targets
-    ]
-    return render(request, "frameworks/list.html", {"groups": groups})
+    filters = queries.FrameworkFilters.of(request.GET)
+    listing = queries.framework_list(request.user, filters)
+    sorts = [(key, label) for key, (label, _) in queries.FRAMEWORK_SORTS.items()]
+    context = {"listing": listing, "groups": listing.groups, "filters": filters, "sorts": sorts}
+    return render(request, "frameworks/list.html", context)
 
 
 def _before(request: AuthedRequest) -> int | None:
@@ -85,6 +70,7 @@ def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResp
                 for p in control.parameters
             ],
             "scope_words": document.describe_scope(control.scope),
+            "defaults": queries.defaults_of(control),
             "unrecorded": document.type_words(document.unrecorded(control, recording))
             if recording is not None
             else "",
@@ -102,6 +88,7 @@ def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResp
         if recording is not None
         else "",
     }
+    context["open_changes"] = queries.open_changes(target_obj, name)
     return render(request, "frameworks/detail.html", context)
 
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from frameworks import access, document, queries, services
@@ -95,6 +97,7 @@ def _side(doc: document.Document | None, marks: dict[int, str], params: dict[int
             "title": CONTROLS[control.name].title if control.name in CONTROLS else control.name,
             "mark": marks.get(index, ""),
             "scope_words": document.describe_scope(control.scope),
+            "defaults": queries.defaults_of(control),
             "parameters": [
                 {
                     "parameter": p,
@@ -162,35 +165,85 @@ def _findings(change: ChangeRequest, proposed: document.Document | None) -> list
     return services.change_request_findings(change, doc)
 
 
+def _worded(
+    findings: list[document.Finding],
+    proposed: document.Document | None,
+    touched: set[int],
+) -> dict[str, Any]:
+    """The findings as sentences; warnings about controls this change does not touch are only
+    counted (they were there before and are not the reviewer's question)."""
+    controls = proposed.controls if proposed is not None else []
+    shown, quiet = [], []
+    for finding in findings:
+        index = _control_index(finding.path)
+        item = {"severity": finding.severity, "words": document.finding_words(finding, controls)}
+        untouched = index is not None and index not in touched
+        if finding.severity == document.WARNING and untouched:
+            quiet.append(item)
+        else:
+            shown.append(item)
+    return {"shown": shown, "untouched": quiet}
+
+
+def _live_parts(request: AuthedRequest, change: ChangeRequest) -> dict[str, Any]:
+    """What on the change page moves on by itself while a change is applied: the buttons,
+    the decisions and the timeline (the apply section swaps them in once the change ends)."""
+    decisions = change.current_decisions()
+    return {
+        "decisions": decisions,
+        # change.current_approvals() without a second query.
+        "approvals": sum(
+            1
+            for d in decisions
+            if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
+        ),
+        "timeline": queries.history_entries(
+            list(HistoryEvent.objects.filter(change_request=change).order_by("id"))
+        ),
+        "can": services.allowed_actions(request.user, change),
+    }
+
+
 @require_GET
 def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     change = _get_change(pk)
     if not access.can(request.user, Action.VIEW, change.target):
-        return forbidden(request, "You have no role on the target of this change.")
+        return forbidden(request, "You have no role on the AWS account and Region of this change.")
     base, proposed = _documents(change)
     changes = document.diff(base, proposed)
-    decisions = change.current_decisions()
-    return render(
-        request,
-        "frameworks/change_detail.html",
-        {
-            "change": change,
-            "target": change.target,
-            "changes": changes,
-            "sides": _side_by_side(base, proposed, changes),
-            "findings": _findings(change, proposed),
-            "decisions": decisions,
-            # change.current_approvals() without a second query.
-            "approvals": sum(
-                1
-                for d in decisions
-                if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
-            ),
-            "comments": list(change.comments.order_by("id")),
-            "timeline": list(HistoryEvent.objects.filter(change_request=change).order_by("id")),
-            "can": services.allowed_actions(request.user, change),
-        },
+    sides = _side_by_side(base, proposed, changes)
+    touched = {i for i, item in enumerate(sides["proposed"]) if item["mark"]}
+    context = {
+        "change": change,
+        "target": change.target,
+        "changes": changes,
+        "sides": sides,
+        "findings": _worded(_findings(change, proposed), proposed, touched),
+        "comments": list(change.comments.order_by("id")),
+        **_live_parts(request, change),
+    }
+    return render(request, "frameworks/change_detail.html", context)
+
+
+@never_cache
+@require_GET
+def change_apply_status(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The apply section of a change page, for htmx to swap in every two seconds while the
+    change waits or is applied; the page header's state comes with it, and once the change
+    has ended since the page was drawn, its buttons, decisions and timeline too, so every part
+    of the page agrees without a reload. A browser without JavaScript is sent to the page."""
+    change = get_object_or_404(
+        ChangeRequest.objects.select_related("target", "framework", "base_version"), pk=pk
     )
+    access.require(request.user, Action.VIEW, change.target)
+    if not request.htmx:
+        return redirect(reverse("frameworks:change-detail", args=[pk]) + "#apply-status")
+    drawn = request.GET.get("drawn", "")
+    context: dict[str, Any] = {"change": change, "drawn": drawn or change.state, "oob": True}
+    if change.is_final and drawn and drawn != change.state:
+        context.update(_live_parts(request, change), target=change.target)
+        return render(request, "frameworks/change_detail.html#ended", context)
+    return render(request, "frameworks/_apply_status.html", context)
 
 
 # --- the transitions: one POST each ---------------------------------------------------------
@@ -212,7 +265,9 @@ def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
         reason=request.POST.get("reason", ""),
         expected_version=_int_or_none(request.POST.get("version")),
     )
-    messages.success(request, "Submitted for review. The approvers of this target were told.")
+    messages.success(
+        request, "Submitted for review. The approvers of this account and Region were told."
+    )
     return redirect("frameworks:change-detail", pk)
 
 

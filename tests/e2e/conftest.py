@@ -80,27 +80,34 @@ def page(browser: object, live_server: object) -> Iterator[object]:
     page = context.new_page()
     errors: list[str] = []
     violations: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None
+    )
     page.on("load", lambda loaded: violations.extend(_violations_unless_gone(loaded)))
     yield page
     violations.extend(_violations_unless_gone(page))
     context.close()
     # A CSP violation or a script error shows up on the console: a page must have none.
-    assert errors == []
+    assert errors == [], "\n".join(errors)
     # Every page the journey loaded, and the last state it left, passed axe-core.
-    assert sorted(set(violations)) == []
+    assert sorted(set(violations)) == [], "\n".join(sorted(set(violations)))
 
 
 def _violations_unless_gone(page: object) -> list[str]:
     from playwright.sync_api import Error
 
-    try:
-        return axe_violations(page)
-    except Error as error:
-        # The journey navigated on before axe finished: the next load is checked instead.
-        if "context was destroyed" in str(error) or "closed" in str(error):
-            return []
-        raise
+    for _ in range(50):
+        try:
+            return axe_violations(page)
+        except Error as error:
+            # The journey navigated on before axe finished: the next load is checked instead.
+            if "context was destroyed" in str(error) or "closed" in str(error):
+                return []
+            # The run started by the last load is still going: wait for it, then check again.
+            if "already running" not in str(error):
+                raise
+            page.wait_for_timeout(100)
+    raise AssertionError(f"axe-core never finished on {page.url}")
 
 
 def log_in(page: object, username: str, password: str = "password") -> None:

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from frameworks.models import Target
 from tests.conftest import ACCOUNT_2
 from tests.e2e.conftest import log_in
-from tests.review_builders import grant, user
+from tests.factories import grant, user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
