@@ -86,6 +86,11 @@ EVENT_GROUPS: dict[str, EventGroup] = {
     Event.SYNC_CHANGED: EventGroup.SYNC,
     Event.SYNC_GONE: EventGroup.SYNC,
     Event.ACCESS_DENIED: EventGroup.ACCESS,
+    # Administrators' changes to where and how the console reaches AWS.
+    Event.TARGET_ADDED: EventGroup.ACCESS,
+    Event.TARGET_CHANGED: EventGroup.ACCESS,
+    Event.TARGET_RETIRED: EventGroup.ACCESS,
+    Event.TARGET_CONNECTION_TESTED: EventGroup.ACCESS,
     Event.EXPORTED: EventGroup.ACCESS,
     Event.EVIDENCE_PACK: EventGroup.ACCESS,
 }
