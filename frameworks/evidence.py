@@ -41,7 +41,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from frameworks import checkpoints, exports
+from frameworks import checkpoints, document, exports
 from frameworks.history import GENESIS
 from frameworks.models import (
     ChangeRequest,
@@ -199,6 +199,14 @@ def _changes(targets: list[Target], start: datetime, end: datetime) -> list[dict
             "applied_at": c.applied_at,
             "base_hash": c.base_version.content_hash if c.base_version else None,
             "proposed_hash": c.proposed_version.content_hash if c.proposed_version else None,
+            # Approvals bind to the review hash: the content hash, and the tags when the change
+            # proposes any (document.review_hash), so the pack shows what was approved whole.
+            "base_tags": c.base_tags,
+            "proposed_tags": c.proposed_tags,
+            "review_hash": c.review_hash,
+            "tag_changes": [
+                change.text for change in document.tag_diff(c.base_tags, c.proposed_tags)
+            ],
             "approvals": [
                 {
                     "reviewer": a.reviewer_name,

@@ -119,6 +119,9 @@ def test_the_pack_holds_each_file_and_its_verifier_says_it_is_intact(period, aud
     (change,) = json.loads(pack.read("changes.json"))
     assert change["id"] == period["change"].pk and change["reason"]
     assert change["comments"][0]["body"] == "Looks right"
+    # What the approvals bound: the review hash (the content hash when no tags are proposed).
+    assert change["review_hash"] == period["change"].review_hash
+    assert change["proposed_tags"] == period["change"].proposed_tags
     period_rows = [json.loads(line) for line in pack.read("history.jsonl").splitlines()]
     assert {r["target_id"] for r in period_rows} <= {period["prod"].pk, None}
     assert all(r["event"] for r in period_rows)
