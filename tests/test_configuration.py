@@ -54,6 +54,14 @@ BAD_VALUES = [
     ("APPLY_REQUEUE_MIN_SECONDS", "x", "APPLY_REQUEUE_MIN_SECONDS must be a number"),
     ("OIDC_ROLE_GROUPS", "boss=admins", "OIDC_ROLE_GROUPS must be role=provider-group pairs"),
     ("LOCAL_PASSWORDS", "maybe", "LOCAL_PASSWORDS must be true or false"),
+    ("HISTORY_CHECKPOINT_SECONDS", "0", "HISTORY_CHECKPOINT_SECONDS must be at least 1"),
+    ("HISTORY_CHECKPOINT_DESTINATIONS", "ftp://x", "HISTORY_CHECKPOINT_DESTINATIONS takes"),
+    ("HISTORY_CHECKPOINT_S3_LOCK_MODE", "LOOSE", "must be COMPLIANCE or GOVERNANCE"),
+    (
+        "HISTORY_CHECKPOINT_S3_RETAIN_DAYS",
+        "0",
+        "HISTORY_CHECKPOINT_S3_RETAIN_DAYS must be at least 1",
+    ),
 ]
 # Checked only once a provider is named (OIDC_RP_CLIENT_ID set with good endpoints).
 PROVIDER = {
@@ -90,14 +98,18 @@ FREE_TEXT = {
     "OIDC_USERNAME_CLAIM",
     "OIDC_GROUPS_CLAIM",
     "OIDC_PROVIDER_NAME",
+    "HISTORY_SIGNING_KEY",
+    "HISTORY_SIGNING_KEY_FILE",
+    "HISTORY_PUBLIC_KEY_FILE",
+    "HISTORY_CHECKPOINT_S3_REGION",
 }
 
 
 def read_variables() -> set[str]:
     """Every variable name the settings read through their helpers or os.environ."""
     text = SETTINGS.read_text()
-    found = set(re.findall(r'env(?:str|bool|int|float|list)\(\s*"([A-Z_]+)"', text))
-    found |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', text))
+    found = set(re.findall(r'env(?:str|bool|int|float|list)\(\s*"([A-Z][A-Z0-9_]*)"', text))
+    found |= set(re.findall(r'os\.environ\.get\("([A-Z][A-Z0-9_]*)"', text))
     return found
 
 

@@ -51,6 +51,18 @@ FILLED = {
     ".venv/bin/python manage.py validate_framework FILE...": (
         ".venv/bin/python manage.py validate_framework {tmp}/fw.json"
     ),
+    ".venv/bin/python manage.py history_key --generate /etc/backup-frameworks/history-key.pem": (
+        ".venv/bin/python manage.py history_key --generate {tmp}/history-key.pem"
+    ),
+    "HISTORY_SIGNING_KEY_FILE=/etc/backup-frameworks/history-key.pem "
+    ".venv/bin/python manage.py history_key": (
+        "HISTORY_SIGNING_KEY_FILE={tmp}/history-key.pem .venv/bin/python manage.py history_key"
+    ),
+    ".venv/bin/python manage.py verify_history --checkpoints history-checkpoints.jsonl "
+    "[--public-key pub.pem]": (
+        "touch {tmp}/history-checkpoints.jsonl && HISTORY_SIGNING_KEY_FILE={tmp}/history-key.pem"
+        " .venv/bin/python manage.py verify_history --checkpoints {tmp}/history-checkpoints.jsonl"
+    ),
     ".venv/bin/python manage.py export_framework TARGET NAME > fw.json": (
         ".venv/bin/python manage.py export_framework prod-eu exampleFramework > {tmp}/fw.json"
     ),
@@ -143,6 +155,11 @@ ORDER = [
     ".venv/bin/python manage.py export_framework TARGET NAME > fw.json",
     ".venv/bin/python manage.py validate_framework FILE...",
     ".venv/bin/python manage.py verify_history",
+    ".venv/bin/python manage.py history_key --generate /etc/backup-frameworks/history-key.pem",
+    "HISTORY_SIGNING_KEY_FILE=/etc/backup-frameworks/history-key.pem "
+    ".venv/bin/python manage.py history_key",
+    ".venv/bin/python manage.py verify_history --checkpoints history-checkpoints.jsonl "
+    "[--public-key pub.pem]",
 ]
 
 

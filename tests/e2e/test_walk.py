@@ -95,6 +95,7 @@ def world(db) -> dict:
     )
     values = {
         "target": [target.slug],
+        "slug": [target.slug],
         "name": [framework.name],
         "pk": [mine.pk, waiting.pk, applied.pk, deletion.pk],
     }
