@@ -268,6 +268,12 @@ def _export(targets: list, rows: int) -> tuple[float, float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--timings-advisory",
+        action="store_true",
+        help="print the time bounds' failures but fail only on the plans, queries and memory "
+        "(CI: its machine's timings at 100,000 rows are a few milliseconds and swing with load)",
+    )
     args = parser.parse_args()
     _setup()
     targets = _targets()
@@ -286,7 +292,8 @@ def main() -> int:
     print(f"seeded in {time.perf_counter() - seeded:.0f} s")
     big = _measure(_cases(targets, now))
 
-    failures = []
+    failures: list[str] = []
+    slow: list[str] = []  # the time bounds
     print(f"\n{'query':32} {'10k ms':>8} {f'{args.rows // 1000}k ms':>9} {'ratio':>6} queries")
     for name, (seconds, queries, _sql) in big.items():
         base_seconds, base_queries, _ = small[name]
@@ -296,7 +303,7 @@ def main() -> int:
             f"{base_queries} / {queries}"
         )
         if ratio > MAX_RATIO:
-            failures.append(f"{name}: {ratio:.2f}x the time at 10,000 rows (max {MAX_RATIO})")
+            slow.append(f"{name}: {ratio:.2f}x the time at 10,000 rows (max {MAX_RATIO})")
         if queries != base_queries:
             failures.append(f"{name}: {queries} queries, {base_queries} at 10,000 rows")
     for name, (_, _, sql) in big.items():
@@ -319,9 +326,13 @@ def main() -> int:
     if growth_mb > MAX_EXPORT_MB:
         failures.append(f"export memory grew {growth_mb:.0f} MB (max {MAX_EXPORT_MB})")
     if ratio < MIN_COPY_RATIO:
-        failures.append(f"export throughput {ratio:.2f}x COPY's (min {MIN_COPY_RATIO})")
+        slow.append(f"export throughput {ratio:.2f}x COPY's (min {MIN_COPY_RATIO})")
+    for failure in slow:
+        print(f"{'ADVISORY' if args.timings_advisory else 'FAILED'} {failure}")
     for failure in failures:
         print(f"FAILED {failure}")
+    if not args.timings_advisory:
+        failures += slow
     return 1 if failures else 0
 
 
