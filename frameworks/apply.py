@@ -75,7 +75,7 @@ STILL_DEPLOYING_WORDS = "A deployment of this framework was still running in AWS
 
 # Re-exported: what AWS holds and what it means live in services.live, shared with sync.
 idempotency_token = aws_live.idempotency_token
-deployment_state = aws_live.deployment_state
+deployment_state = document.deployment_state  # what a DeploymentStatus means: the core's
 Live = aws_live.Live
 
 
