@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.compose import compose_command
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -74,17 +75,9 @@ def test_compose_requires_the_secrets_it_cannot_guess() -> None:
 
 
 def test_docker_compose_config_accepts_the_file() -> None:
-    docker = shutil.which("docker")
-    if (
-        docker is None
-        or subprocess.run(
-            [docker, "compose", "version"], capture_output=True, check=False
-        ).returncode
-    ):
-        pytest.skip("the Docker client's compose plugin is not installed here")
     env = {**os.environ, "SECRET_KEY": "x", "SITE_URL": "https://backup.example.com"}
     subprocess.run(
-        [docker, "compose", "config", "--quiet"], cwd=ROOT, env=env, check=True, timeout=60
+        [*compose_command(), "config", "--quiet"], cwd=ROOT, env=env, check=True, timeout=60
     )
 
 

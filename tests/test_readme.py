@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.compose import compose_command
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -209,15 +211,13 @@ def test_the_make_targets_recipes_are_sound(command: str) -> None:
 
 @pytest.mark.parametrize("command", sorted(DOCKER))
 def test_the_docker_commands_as_far_as_the_client_allows(command: str) -> None:
-    docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("no Docker client here")
     if "compose" in command:
-        if subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
-            pytest.skip("the Docker client's compose plugin is not installed here")
         env = {**os.environ, "SECRET_KEY": "x", "SITE_URL": "https://backup.example.com"}
-        subprocess.run([docker, "compose", "config", "--quiet"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*compose_command(), "config", "--quiet"], cwd=ROOT, env=env, check=True)
     else:
+        docker = shutil.which("docker")
+        if docker is None:
+            pytest.skip("no Docker client here")
         # No engine: the build's context and Dockerfile are checked by tests/test_deploy.py.
         assert subprocess.run([docker, "build", "--help"], capture_output=True).returncode == 0
         assert (ROOT / "Dockerfile").exists() and (ROOT / ".dockerignore").exists()
