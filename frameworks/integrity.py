@@ -1,0 +1,94 @@
+"""Password hashes the product did not write refuse sign-in.
+
+Whenever a user's password hash is saved through Django (the access services, ``createsuperuser``,
+``changepassword``, ``seed_demo``, the identity provider's unusable passwords, a hasher upgrade
+at sign-in), a keyed digest of it is stored beside it (``PasswordSeal``). The key is derived from
+``SECRET_KEY`` (or ``PASSWORD_SEAL_KEY`` when set) and is never in the database, so someone who
+can only write the database can replace a hash but cannot seal it: ``SealedModelBackend`` then
+refuses the sign-in and records a security event.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+
+from frameworks import history
+from frameworks.models import Event, Outcome, PasswordSeal
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest
+
+_SALT = "frameworks.integrity.password-seal"
+
+
+def digest(user_id: int, password_hash: str) -> str:
+    """The seal of `password_hash` for user `user_id` (bound to the user, so a hash and its
+    seal cannot be copied from one account to another)."""
+    secret = getattr(settings, "PASSWORD_SEAL_KEY", "") or settings.SECRET_KEY
+    return salted_hmac(
+        _SALT, f"{user_id}:{password_hash}", secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+def seal(user: AbstractBaseUser) -> None:
+    """Record the seal of the user's current password hash."""
+    PasswordSeal.objects.update_or_create(
+        user_id=user.pk, defaults={"digest": digest(user.pk, user.password)}
+    )
+
+
+def intact(user: AbstractBaseUser) -> bool:
+    """Does the user's stored password hash match its seal? Read from the database, not the
+    object in hand, which a caller may have changed."""
+    stored = type(user)._default_manager.filter(pk=user.pk).values_list("password", flat=True)
+    seal_row = PasswordSeal.objects.filter(user_id=user.pk).values_list("digest", flat=True)
+    password, sealed = stored.first(), seal_row.first()
+    if password is None or sealed is None:
+        return False
+    return hmac.compare_digest(sealed, digest(user.pk, password))
+
+
+def seal_on_save(sender: Any, instance: AbstractBaseUser, **kwargs: Any) -> None:
+    """post_save of the user model: seal the hash whenever it may have been written."""
+    update_fields = kwargs.get("update_fields")
+    if kwargs.get("raw") or (update_fields is not None and "password" not in update_fields):
+        return
+    seal(instance)
+
+
+class SealedModelBackend(ModelBackend):
+    """Django's username and password sign-in, refused when the password hash is not sealed."""
+
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> AbstractBaseUser | None:
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None or intact(user):
+            return user
+        with transaction.atomic():
+            _record_tampered(user)
+        return None
+
+
+def _record_tampered(user: AbstractBaseUser) -> None:
+    history.append(
+        Event.PASSWORD_TAMPERED,
+        history.Actor.system("sign-in"),
+        outcome=Outcome.DENIED,
+        details={
+            "subject": f"user {user.get_username()}",
+            "user_id": user.pk,
+            "message": "The password hash was changed outside the console; sign-in refused.",
+        },
+    )
