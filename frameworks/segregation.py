@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
@@ -36,9 +37,11 @@ class Verdict:
     reason: str = ""
 
 
-def _setters(change: ChangeRequest, user_ids: set[int]) -> dict[int, dict[int, str]]:
-    """For each user: who (id -> name) set up their standing on the change's target without
-    confirmation. One query."""
+def _setters(
+    change: ChangeRequest, user_ids: set[int]
+) -> dict[int, list[tuple[int, str, datetime]]]:
+    """For each user: who (id, name, when) set up their standing on the change's target
+    without confirmation. One query."""
     rows = AccessChange.objects.filter(
         Q(target__isnull=True) | Q(target_id=change.target_id),
         subject_id__in=user_ids,
@@ -46,10 +49,22 @@ def _setters(change: ChangeRequest, user_ids: set[int]) -> dict[int, dict[int, s
         confirmed_by__isnull=True,
         kind__in=list(SETS_UP),
         actor__isnull=False,
-    ).values_list("subject_id", "actor_id", "actor_name")
-    found: dict[int, dict[int, str]] = defaultdict(dict)
-    for subject_id, actor_id, actor_name in rows:
-        found[subject_id][actor_id] = actor_name
+    ).values_list("subject_id", "actor_id", "actor_name", "created_at")
+    found: dict[int, list[tuple[int, str, datetime]]] = defaultdict(list)
+    for subject_id, actor_id, actor_name, created_at in rows:
+        found[subject_id].append((actor_id, actor_name, created_at))
+    return found
+
+
+def _behind(
+    setters: dict[int, list[tuple[int, str, datetime]]], user_id: int, name: str, when: datetime
+) -> dict[int, str]:
+    """The people behind `user_id`'s standing as it was at `when`: themselves, and whoever set
+    it up unconfirmed before then."""
+    found = {
+        actor_id: actor_name for actor_id, actor_name, at in setters.get(user_id, []) if at <= when
+    }
+    found[user_id] = name
     return found
 
 
@@ -62,14 +77,19 @@ def verdicts(change: ChangeRequest, approvals: list[Approval]) -> list[Verdict]:
     if author_id is not None:
         ids.add(author_id)
     setters = _setters(change, ids)
-    behind_author = dict(setters.get(author_id, {})) if author_id is not None else {}
-    if author_id is not None:
-        behind_author[author_id] = change.author_name
     result = []
     for approval in approvals:
-        behind = dict(setters.get(approval.reviewer_id or 0, {}))
-        if approval.reviewer_id is not None:
-            behind[approval.reviewer_id] = approval.reviewer_name
+        # Standing as it was when the approval was given: a later grant or reset cannot undo
+        # an approval (a later confirmation can still make one count).
+        when = approval.created_at
+        behind_author = (
+            _behind(setters, author_id, change.author_name, when) if author_id is not None else {}
+        )
+        behind = (
+            _behind(setters, approval.reviewer_id, approval.reviewer_name, when)
+            if approval.reviewer_id is not None
+            else {}
+        )
         shared = sorted(set(behind) & set(behind_author))
         if not shared:
             result.append(Verdict(approval, True))
