@@ -280,9 +280,7 @@ def test_a_target_admin_may_confirm_a_grant_on_their_target_only(adam):
     target = make_target()
     tad = grant(user("tad"), "admin", target)
     pia = user("pia")
-    on_target = services.role_grant(
-        user=adam, person_id=pia.pk, role="editor", target_id=target.pk
-    )
+    on_target = services.role_grant(user=adam, person_id=pia.pk, role="editor", target_id=target.pk)
     assert on_target.state == AccessState.PENDING  # tad is a second admin of prod-eu
     everywhere = services.role_grant(user=adam, person_id=pia.pk, role="editor")
     assert everywhere.state == AccessState.APPLIED  # nobody else administers every target

@@ -23,9 +23,7 @@ def _fast(settings):
     settings.APPLY_STAGE_HOOK_DIR = ""
 
 
-def test_an_approved_state_resting_on_a_puppet_is_failed_before_anything_is_sent(
-    target, emulator
-):
+def test_an_approved_state_resting_on_a_puppet_is_failed_before_anything_is_sent(target, emulator):
     adam = user("adam", "admin", "editor")
     services.person_create(user=adam, values={"username": "puppet"}, password=PASSWORD)
     puppet = User.objects.get(username="puppet")

@@ -55,9 +55,7 @@ def test_a_seal_copied_from_another_account_does_not_match() -> None:
             "WHERE id = %s",
             [pia.pk, sam.pk],
         )
-    PasswordSeal.objects.filter(user=sam).update(
-        digest=PasswordSeal.objects.get(user=pia).digest
-    )
+    PasswordSeal.objects.filter(user=sam).update(digest=PasswordSeal.objects.get(user=pia).digest)
     assert not integrity.intact(sam)
 
 

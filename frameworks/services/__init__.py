@@ -38,6 +38,7 @@ from __future__ import annotations
 from frameworks.services.access import (
     access_change_confirm,
     access_change_decline,
+    may_confirm,
     person_create,
     person_deactivate,
     person_reactivate,
@@ -121,6 +122,7 @@ __all__ = [
     "change_request_submit",
     "change_request_withdraw",
     "history_record_export",
+    "may_confirm",
     "mirror_document",
     "person_create",
     "person_deactivate",
