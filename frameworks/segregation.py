@@ -131,22 +131,33 @@ def enough(change: ChangeRequest) -> bool:
     return len(counted(change)) >= change.required_approvals
 
 
-def admin_count(target: Target) -> int:
-    """How many active people administer `target` (everywhere, or on it; superusers too)."""
-    on_target = TargetRole.objects.filter(target=target, group__name=Role.ADMIN).values("user_id")
-    return (
+def admin_counts(targets: list[Target]) -> dict[int, int]:
+    """How many active people administer each of `targets` (everywhere, or on it; superusers
+    too). Two queries however many targets."""
+    everywhere = set(
         get_user_model()
         .objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name=Role.ADMIN) | Q(pk__in=on_target))
-        .distinct()
-        .count()
+        .filter(Q(is_superuser=True) | Q(groups__name=Role.ADMIN))
+        .values_list("pk", flat=True)
     )
+    on_target: dict[int, set[int]] = defaultdict(set)
+    for target_id, user_id in TargetRole.objects.filter(
+        target__in=targets, group__name=Role.ADMIN, user__is_active=True
+    ).values_list("target_id", "user_id"):
+        on_target[target_id].add(user_id)
+    return {t.pk: len(everywhere | on_target[t.pk]) for t in targets}
+
+
+def unguarded(targets: list[Target]) -> list[Target]:
+    """The ones of `targets` where four eyes cannot be guaranteed (see below)."""
+    counts = admin_counts(targets)
+    return [t for t in targets if counts[t.pk] < 2]
 
 
 def four_eyes_guaranteed(target: Target) -> bool:
     """With fewer than two administrators, one of them can set up both sides of a change and
     nobody is there to confirm it: the rule above still holds, but cannot be confirmed away."""
-    return admin_count(target) >= 2
+    return admin_counts([target])[target.pk] >= 2
 
 
 #: The error a change fails with when its counted approvals fall short just before sending.

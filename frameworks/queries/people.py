@@ -96,6 +96,6 @@ def pending_changes(viewer: User) -> list[AccessChange]:
 def person_access_changes(subject: User, *, limit: int = 50) -> list[AccessChange]:
     return list(
         AccessChange.objects.filter(subject=subject)
-        .select_related("group", "target")
+        .select_related("subject", "group", "target")
         .order_by("-id")[:limit]
     )

@@ -45,11 +45,9 @@ def people_list(request: AuthedRequest) -> HttpResponse:
         "people": people_queries.people(request.user),
         "pending": [(c, services.may_confirm(request.user, c)) for c in pending],
         "can_create": access.can(request.user, Action.MANAGE, None),
-        "unguarded": [
-            t
-            for t in queries.managed_targets(request.user)
-            if not t.retired and not segregation.four_eyes_guaranteed(t)
-        ],
+        "unguarded": segregation.unguarded(
+            [t for t in queries.managed_targets(request.user) if not t.retired]
+        ),
     }
     return render(request, "people/list.html", context)
 
