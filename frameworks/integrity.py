@@ -3,9 +3,11 @@
 Whenever a user's password hash is saved through Django (the access services, ``createsuperuser``,
 ``changepassword``, ``seed_demo``, the identity provider's unusable passwords, a hasher upgrade
 at sign-in), a keyed digest of it is stored beside it (``PasswordSeal``). The key is derived from
-``SECRET_KEY`` (or ``PASSWORD_SEAL_KEY`` when set) and is never in the database, so someone who
-can only write the database can replace a hash but cannot seal it: ``SealedModelBackend`` then
-refuses the sign-in and records a security event.
+``SECRET_KEY`` and is never in the database, so someone who can only write the database can
+replace a hash but cannot seal it: ``SealedModelBackend`` then refuses the sign-in and records a
+security event. A seal made with a key in ``SECRET_KEY_FALLBACKS`` still holds, and is made
+again with the current key at the next sign-in, so the secret key can be rotated as Django's
+documentation describes.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ if TYPE_CHECKING:
 _SALT = "frameworks.integrity.password-seal"
 
 
-def digest(user_id: int, password_hash: str) -> str:
+def digest(user_id: int, password_hash: str, secret: str | None = None) -> str:
     """The seal of `password_hash` for user `user_id` (bound to the user, so a hash and its
-    seal cannot be copied from one account to another)."""
-    secret = getattr(settings, "PASSWORD_SEAL_KEY", "") or settings.SECRET_KEY
+    seal cannot be copied from one account to another), keyed by `secret` (SECRET_KEY)."""
     return salted_hmac(
-        _SALT, f"{user_id}:{password_hash}", secret=secret, algorithm="sha256"
+        _SALT,
+        f"{user_id}:{password_hash}",
+        secret=secret or settings.SECRET_KEY,
+        algorithm="sha256",
     ).hexdigest()
 
 
@@ -46,13 +50,20 @@ def seal(user: AbstractBaseUser) -> None:
 
 def intact(user: AbstractBaseUser) -> bool:
     """Does the user's stored password hash match its seal? Read from the database, not the
-    object in hand, which a caller may have changed."""
+    object in hand, which a caller may have changed. A seal under a fallback key is made again
+    under the current one."""
     stored = type(user)._default_manager.filter(pk=user.pk).values_list("password", flat=True)
     seal_row = PasswordSeal.objects.filter(user_id=user.pk).values_list("digest", flat=True)
     password, sealed = stored.first(), seal_row.first()
     if password is None or sealed is None:
         return False
-    return hmac.compare_digest(sealed, digest(user.pk, password))
+    if hmac.compare_digest(sealed, digest(user.pk, password)):
+        return True
+    for old_key in settings.SECRET_KEY_FALLBACKS:
+        if hmac.compare_digest(sealed, digest(user.pk, password, old_key)):
+            PasswordSeal.objects.filter(user_id=user.pk).update(digest=digest(user.pk, password))
+            return True
+    return False
 
 
 def seal_on_save(sender: Any, instance: AbstractBaseUser, **kwargs: Any) -> None:

@@ -86,3 +86,12 @@ def test_an_unusable_password_is_sealed_too() -> None:
     pia.set_unusable_password()
     pia.save()
     assert integrity.intact(pia)
+
+
+def test_a_seal_under_a_fallback_key_still_signs_in_and_is_made_anew(settings) -> None:
+    pia = user("pia", password="pia's password 1")
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a new secret key " * 4, [old_key]
+    assert signed_in(sign_in("pia", "pia's password 1"))
+    settings.SECRET_KEY_FALLBACKS = []
+    assert integrity.intact(pia)
