@@ -24,13 +24,13 @@ from frameworks import history
 from frameworks.models import Event, Outcome, PasswordSeal
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AbstractBaseUser, User
     from django.http import HttpRequest
 
 _SALT = "frameworks.integrity.password-seal"
 
 
-def digest(user_id: int, password_hash: str, secret: str | None = None) -> str:
+def digest(user_id: int, password_hash: str, secret: str | bytes | None = None) -> str:
     """The seal of `password_hash` for user `user_id` (bound to the user, so a hash and its
     seal cannot be copied from one account to another), keyed by `secret` (SECRET_KEY)."""
     return salted_hmac(
@@ -83,7 +83,7 @@ class SealedModelBackend(ModelBackend):
         username: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None or intact(user):
             return user

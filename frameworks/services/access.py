@@ -94,7 +94,7 @@ def _load_person(call: Call, user_id: int) -> User:
     person = get_user_model().objects.filter(pk=user_id).first()
     if person is None:
         raise call.refuse(f"There is no person #{user_id}.", "not_found")
-    return person  # type: ignore[return-value]
+    return person
 
 
 def _load_target(call: Call, target_id: int | None) -> Target | None:
@@ -176,6 +176,7 @@ def _take_effect(change: AccessChange) -> None:
                 user=person, group=change.group, target_id=change.target_id
             )
     elif change.kind == AccessKind.REMOVE:
+        assert change.group is not None
         if change.target_id is None:
             person.groups.remove(change.group)
         else:
