@@ -13,6 +13,7 @@ import requests
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from frameworks.models import Event, HistoryEvent
 from tests.oidc_provider import CLIENT_ID, Provider, running_provider
 
 pytestmark = pytest.mark.django_db
