@@ -16,7 +16,9 @@ import hmac
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.utils.crypto import salted_hmac
 
@@ -75,7 +77,11 @@ def seal_on_save(sender: Any, instance: AbstractBaseUser, **kwargs: Any) -> None
 
 
 class SealedModelBackend(ModelBackend):
-    """Django's username and password sign-in, refused when the password hash is not sealed."""
+    """Django's username and password sign-in, refused when the password hash is not sealed.
+
+    The seal is checked before Django's own check: that one re-hashes a password whose hasher
+    or work factor is out of date and saves the result, which would seal a hash planted with
+    an older hasher."""
 
     def authenticate(
         self,
@@ -84,12 +90,21 @@ class SealedModelBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
-        user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is None or intact(user):
-            return user
-        with transaction.atomic():
-            _record_tampered(user)
-        return None
+        model = get_user_model()
+        if username is None:
+            username = kwargs.get(model.USERNAME_FIELD)
+        person = (
+            model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
+            if username is not None and password is not None
+            else None
+        )
+        if person is not None and not intact(person):
+            # No setter: a planted hash is never re-hashed (nor sealed) here.
+            if check_password(password, person.password):
+                with transaction.atomic():
+                    _record_tampered(person)
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def _record_tampered(user: AbstractBaseUser) -> None:

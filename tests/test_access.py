@@ -340,6 +340,15 @@ def test_a_password_reset_of_a_real_approver_by_the_author_admin_does_not_count(
     assert rows(Event.APPROVED)[0].details["not_counted"]
 
 
+def test_an_approver_admin_cannot_approve_the_change_of_an_author_they_set_up(adam):
+    adam.groups.add(*user("tmp", "approver").groups.all())  # on the command line
+    author = _puppet(adam, "writer", "editor")
+    change = _approve(submitted(author, live_framework(make_target())), fresh(adam))
+    assert change.state == ChangeState.SUBMITTED
+    [note] = rows(Event.APPROVED)[0].details["not_counted"]
+    assert note["reason"].startswith("adam set up the author's standing here")
+
+
 def test_a_second_admins_confirmation_makes_the_approval_count(adam, bea):
     author, target = user("erin", "editor"), make_target()
     pia = user("pia")

@@ -95,3 +95,16 @@ def test_a_seal_under_a_fallback_key_still_signs_in_and_is_made_anew(settings) -
     assert signed_in(sign_in("pia", "pia's password 1"))
     settings.SECRET_KEY_FALLBACKS = []
     assert integrity.intact(pia)
+
+
+def test_a_hash_planted_with_an_outdated_salt_is_not_upgraded_into_a_seal(settings) -> None:
+    """Django re-hashes an out-of-date hash at sign-in and saves it; that save must not seal
+    a planted hash."""
+    pia = user("pia", "editor", password="pia's password 1")
+    planted = make_password("the attacker's password", salt="ab", hasher="md5")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE auth_user SET password = %s WHERE id = %s", [planted, pia.pk])
+    assert not signed_in(sign_in("pia", "the attacker's password"))
+    assert not signed_in(sign_in("pia", "the attacker's password"))
+    assert User.objects.get(pk=pia.pk).password == planted
+    assert HistoryEvent.objects.filter(event=Event.PASSWORD_TAMPERED).count() == 2

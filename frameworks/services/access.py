@@ -42,7 +42,7 @@ from frameworks.models import (
     Target,
     TargetRole,
 )
-from frameworks.services.base import Call, service
+from frameworks.services.base import Call, TransitionRefused, service
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -486,7 +486,7 @@ def may_confirm(user: User, change: AccessChange) -> bool:
     call = Call.for_user(user, "confirm an access change", target=change.target)
     try:
         guard_confirm(call, change, "confirm")
-    except Exception:  # a refusal: not offered
+    except TransitionRefused:
         return False
     return change.confirmed_by_id is None and change.state in (
         AccessState.PENDING,
