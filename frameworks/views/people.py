@@ -118,6 +118,8 @@ def _act(request: AuthedRequest, pk: int, act: Callable[[], str]) -> HttpRespons
 
 @require_POST
 def person_grant(request: AuthedRequest, pk: int) -> HttpResponse:
+    if not _admin_anywhere(request):
+        return forbidden(request, "Only administrators grant roles.")
     form = _grant_form(request, request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a role and where it applies.")
