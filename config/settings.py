@@ -239,7 +239,7 @@ if not (LOCAL_PASSWORDS or OIDC_ENABLED):
     )
 AUTHENTICATION_BACKENDS = [
     *(["frameworks.oidc.RoleMappingBackend"] if OIDC_ENABLED else []),
-    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS else []),
+    *(["frameworks.integrity.SealedModelBackend"] if LOCAL_PASSWORDS else []),
 ]
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
 

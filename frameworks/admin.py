@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 
 from frameworks.models import (
+    AccessChange,
     Approval,
     ChangeRequest,
     DocumentVersion,
@@ -14,23 +17,81 @@ from frameworks.models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Nobody adds, changes or deletes these rows here, superusers included: they are written
+    by the services (the history and versions never change at all; people, roles and targets
+    change on the product's own pages, where the change is guarded and recorded)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class TargetRoleInline(admin.TabularInline):
     model = TargetRole
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = readonly_fields = ("user", "group")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(ReadOnlyAdmin):
     list_display = ["display_name", "slug", "region", "account_id", "credentials", "last_synced_at"]
     search_fields = ["display_name", "slug", "account_id"]
-    readonly_fields = ["account_id", "last_synced_at", "last_sync_error", "last_sync_error_code"]
-    prepopulated_fields = {"slug": ["display_name"]}
     inlines = [TargetRoleInline]
 
     @admin.display(description="Credentials")
     def credentials(self, obj: Target) -> str:
         return obj.credentials_label
+
+
+@admin.register(TargetRole)
+class TargetRoleAdmin(ReadOnlyAdmin):
+    list_display = ["user", "group", "target"]
+    list_filter = ["group", "target"]
+    list_select_related = ["user", "group", "target"]
+
+
+@admin.register(AccessChange)
+class AccessChangeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "state", "actor_name", "subject", "group", "target"]
+    list_filter = ["kind", "state"]
+    list_select_related = ["subject", "group", "target"]
+    exclude = ["password_hash"]
+
+
+# Accounts and groups: shown, never changed here (the People pages and the command line do).
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class ReadOnlyUserAdmin(ReadOnlyAdmin, UserAdmin):
+    # Not the password hash, not even its summary.
+    fieldsets = (
+        (None, {"fields": ("username",)}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Standing", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+
+
+@admin.register(Group)
+class ReadOnlyGroupAdmin(ReadOnlyAdmin, GroupAdmin):
+    pass
 
 
 @admin.register(Framework)
@@ -42,20 +103,6 @@ class FrameworkAdmin(admin.ModelAdmin):
     search_fields = ["name", "arn"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Nobody adds, changes or deletes these rows here, superusers included: they are written
-    by the services (the history and versions never change at all)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -50,7 +50,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from frameworks import apply_config, apply_tags, aws, document
+from frameworks import apply_config, apply_tags, aws, document, segregation
 from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
 from frameworks.services import live as aws_live
 from frameworks.services import worker
@@ -355,7 +355,7 @@ class _Run:
                 self.accepted = True
                 return self.finish(live)
             if not live.running:
-                refused = apply_tags.check_before_call(self, live)
+                refused = apply_tags.check_before_call(self, live) or self.check_four_eyes()
                 if refused:
                     return ApplyResult(refused)
                 operation, kwargs = self.request()
@@ -366,6 +366,17 @@ class _Run:
             # ConflictException. Wait for it, then decide again on what it left.
             self.see(live)
             live = self.wait()
+
+    def check_four_eyes(self) -> str | None:
+        """ "failed" (nothing sent) when the approvals that pass the four-eyes rule of access
+        changes no longer reach the required number (someone's standing was found to rest on
+        one person since they approved), None to go on."""
+        if segregation.enough(self.change):
+            return None
+        worker.change_request_mark_failed(
+            change_id=self.change.pk, worker=self.owner, error=segregation.NOT_COUNTED
+        )
+        return "failed"
 
     def finish(self, live: Live | None) -> ApplyResult:
         """Poll until the deployment ends; record applied or failed from what AWS reports."""

@@ -20,6 +20,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "product_name": settings.SITE_NAME,
         "user_roles": sorted(access.roles_on(user, None)),
         "can_manage": access.can(user, access.Action.MANAGE, None),
+        "can_manage_people": access.can_anywhere(user, access.Action.MANAGE),
         "can_review": can_review,
         "can_audit": access.can_anywhere(user, access.Action.VIEW),
         # A callable: the template calls it (one COUNT query) only where it shows the count.

@@ -2,7 +2,9 @@
 
 A person is found by their username claim (``preferred_username`` by default), else created.
 Where ``OIDC_ROLE_GROUPS`` maps the console's roles to the provider's groups, each sign-in sets
-the person's roles from the groups claim: the provider is then the one place roles are given.
+the person's roles from the groups claim: the provider is then the one place roles are given,
+and each change it makes is recorded (an access change and a history row whose actor is
+"identity provider").
 Without a mapping, roles stay as administrators set them in the console.
 """
 
@@ -12,9 +14,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from frameworks import services
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,7 @@ class RoleMappingBackend(OIDCAuthenticationBackend):
         if isinstance(held, str):
             held = [held]
         wanted = {role for role, group in mapping.items() if group in held}
-        for role in mapping:
-            group, _ = Group.objects.get_or_create(name=role)
-            if role in wanted:
-                user.groups.add(group)
-            else:
-                user.groups.remove(group)
+        # Through the access services: each change is an access change and a history row
+        # whose actor is the identity provider.
+        services.roles_from_identity_provider(person=user, wanted=wanted, managed=set(mapping))
         log.info("roles of %s from the identity provider: %s", user, sorted(wanted) or "none")

@@ -392,8 +392,8 @@ def test_the_framework_page_takes_the_same_queries_at_any_page_size(
     sync_rows(framework, 12)
     client = client_for(auditor)
     # session, user, framework with its target, groups, target roles, history with versions,
-    # the open changes to it
-    with django_assert_num_queries(7):
+    # the open changes to it, its administrators (the four-eyes notice)
+    with django_assert_num_queries(8):
         response = client.get(framework.get_absolute_url())
     assert len(response.context["page"].rows) == page_size
 

@@ -13,6 +13,7 @@ import requests
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from frameworks.models import Event, HistoryEvent
 from tests.oidc_provider import CLIENT_ID, Provider, running_provider
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,14 @@ def test_a_person_signs_in_through_the_provider_and_gets_roles_from_groups(
     )
     sign_in(Client())
     assert sorted(pat.groups.values_list("name", flat=True)) == ["approver"]
+    # Each role change is an access change and a history row by the identity provider.
+    granted = HistoryEvent.objects.filter(event=Event.ROLE_GRANTED).order_by("id")
+    assert [(r.actor_name, r.details["role"]) for r in granted] == [
+        ("identity provider", "editor"),
+        ("identity provider", "approver"),
+    ]
+    [removed] = HistoryEvent.objects.filter(event=Event.ROLE_REMOVED)
+    assert (removed.actor_name, removed.details["subject"]) == ("identity provider", "user pat")
 
 
 def test_without_a_mapping_roles_stay_as_administrators_set_them(provider: Provider) -> None:

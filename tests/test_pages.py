@@ -145,8 +145,8 @@ def test_the_framework_page_takes_the_same_queries_at_any_size(
 ):
     framework = make_framework(make_target(), "big", controls=controls)
     client = client_for(auditor)
-    # session, user, target, groups, target roles, framework, open changes
-    with django_assert_num_queries(7):
+    # session, user, target, groups, target roles, framework, open changes, its admins
+    with django_assert_num_queries(8):
         response = client.get(framework.get_absolute_url())
     assert response.content.count(b'class="card control"') == controls
 

@@ -8,6 +8,13 @@ import each other directly.
 
 from __future__ import annotations
 
+from frameworks.models.access import (
+    SETS_UP,
+    AccessChange,
+    AccessKind,
+    AccessState,
+    PasswordSeal,
+)
 from frameworks.models.changes import (
     FINAL_STATES,
     IN_FLIGHT_STATES,
@@ -40,7 +47,11 @@ __all__ = [
     "FINAL_STATES",
     "IN_FLIGHT_STATES",
     "OPEN_STATES",
+    "SETS_UP",
     "STATE_RULES",
+    "AccessChange",
+    "AccessKind",
+    "AccessState",
     "ActorKind",
     "Approval",
     "ChangeKind",
@@ -60,6 +71,7 @@ __all__ = [
     "ImmutableQuerySet",
     "ImmutableRowError",
     "Outcome",
+    "PasswordSeal",
     "Role",
     "Target",
     "TargetRole",

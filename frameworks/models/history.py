@@ -45,6 +45,16 @@ class Event(models.TextChoices):
     REFUSED = "refused", "Refused"
     EXPORTED = "exported", "Exported the history"
     EVIDENCE_PACK = "evidence_pack", "Made an evidence pack"
+    USER_CREATED = "user_created", "Account created"
+    USER_DEACTIVATED = "user_deactivated", "Account deactivated"
+    USER_REACTIVATED = "user_reactivated", "Account reactivated"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    ROLE_GRANTED = "role_granted", "Role granted"
+    ROLE_REMOVED = "role_removed", "Role removed"
+    ACCESS_PENDING = "access_pending", "Access change awaiting a second admin"
+    ACCESS_CONFIRMED = "access_confirmed", "Access change confirmed"
+    ACCESS_DECLINED = "access_declined", "Access change declined"
+    PASSWORD_TAMPERED = "password_tampered", "Sign-in refused: password changed outside"
 
 
 class EventGroup(models.TextChoices):
@@ -93,6 +103,17 @@ EVENT_GROUPS: dict[str, EventGroup] = {
     Event.TARGET_CONNECTION_TESTED: EventGroup.ACCESS,
     Event.EXPORTED: EventGroup.ACCESS,
     Event.EVIDENCE_PACK: EventGroup.ACCESS,
+    # Who may act where: accounts, passwords and roles (frameworks.services.access).
+    Event.USER_CREATED: EventGroup.ACCESS,
+    Event.USER_DEACTIVATED: EventGroup.ACCESS,
+    Event.USER_REACTIVATED: EventGroup.ACCESS,
+    Event.PASSWORD_RESET: EventGroup.ACCESS,
+    Event.ROLE_GRANTED: EventGroup.ACCESS,
+    Event.ROLE_REMOVED: EventGroup.ACCESS,
+    Event.ACCESS_PENDING: EventGroup.ACCESS,
+    Event.ACCESS_CONFIRMED: EventGroup.ACCESS,
+    Event.ACCESS_DECLINED: EventGroup.ACCESS,
+    Event.PASSWORD_TAMPERED: EventGroup.ACCESS,
 }
 
 

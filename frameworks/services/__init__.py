@@ -26,14 +26,27 @@ died after AWS accepted it): approved → applied | failed, as the worker would 
 Where each lives: ``base`` (the transaction, refusals and shared guards), ``drafts`` (the
 author's side), ``review`` (submit to approve or reject), ``actions`` (which of them a person
 may take now, asked of their guards, for the page's buttons), ``targets`` (administrators'
-targets), ``worker`` (the apply worker's
-transitions), ``live`` (what a DescribeFramework answer means for a change: a landed write or
-drift) and ``sync`` (mirroring AWS). This face is for views, commands and tests; the
-worker (``apply``, ``tasks``) imports ``services.worker`` and ``services.sync`` directly.
+targets), ``access`` (accounts, passwords and roles, and their second administrator),
+``worker`` (the apply worker's transitions), ``live`` (what a DescribeFramework answer
+means for a change: a landed write or drift) and ``sync`` (mirroring AWS). This face is for
+views, commands and tests; the worker (``apply``, ``tasks``) imports
+``services.worker`` and ``services.sync`` directly.
 """
 
 from __future__ import annotations
 
+from frameworks.services.access import (
+    access_change_confirm,
+    access_change_decline,
+    may_confirm,
+    person_create,
+    person_deactivate,
+    person_reactivate,
+    person_reset_password,
+    role_grant,
+    role_remove,
+    roles_from_identity_provider,
+)
 from frameworks.services.actions import AllowedActions, allowed_actions
 from frameworks.services.audit import history_record_export
 from frameworks.services.base import PermissionRefused, TransitionRefused
@@ -82,6 +95,8 @@ __all__ = [
     "PermissionRefused",
     "SyncResult",
     "TransitionRefused",
+    "access_change_confirm",
+    "access_change_decline",
     "allowed_actions",
     "change_request_approve",
     "change_request_check_editor",
@@ -107,7 +122,15 @@ __all__ = [
     "change_request_submit",
     "change_request_withdraw",
     "history_record_export",
+    "may_confirm",
     "mirror_document",
+    "person_create",
+    "person_deactivate",
+    "person_reactivate",
+    "person_reset_password",
+    "role_grant",
+    "role_remove",
+    "roles_from_identity_provider",
     "sync_all",
     "target_add",
     "target_change",

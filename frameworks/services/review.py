@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from frameworks import access, document, history, notifications
+from frameworks import access, document, history, notifications, segregation
 from frameworks.access import Action
 from frameworks.models import (
     OPEN_STATES,
@@ -310,7 +310,9 @@ def change_request_approve(
     if mine and mine[0].decision == Decision.APPROVE and mine[0].content_hash == content_hash:
         return change
     _decide(call, change, Decision.APPROVE, content_hash, reason.strip())
-    approvals = len(change.current_approvals())
+    # Only approvals that pass the four-eyes rule of access changes count (segregation).
+    verdicts = segregation.verdicts(change, change.current_approvals())
+    approvals = sum(1 for v in verdicts if v.counts)
     enough = approvals >= change.required_approvals
     move(call, change, to=ChangeState.APPROVED if enough else None)
     history.append(
@@ -325,6 +327,11 @@ def change_request_approve(
             "approvals": approvals,
             "required_approvals": change.required_approvals,
             "state_after": change.state,
+            "not_counted": [
+                {"reviewer": v.approval.reviewer_name, "reason": v.reason}
+                for v in verdicts
+                if not v.counts
+            ],
         },
     )
     if enough:

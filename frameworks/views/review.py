@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from frameworks import access, document, queries, services
+from frameworks import access, document, queries, segregation, services
 from frameworks.access import Action
 from frameworks.document.catalog import CONTROLS
 from frameworks.document.diff import CONTROL_ADDED, CONTROL_REMOVED, DESCRIPTION_CHANGED
@@ -189,14 +189,20 @@ def _live_parts(request: AuthedRequest, change: ChangeRequest) -> dict[str, Any]
     """What on the change page moves on by itself while a change is applied: the buttons,
     the decisions and the timeline (the apply section swaps them in once the change ends)."""
     decisions = change.current_decisions()
-    return {
-        "decisions": decisions,
-        # change.current_approvals() without a second query.
-        "approvals": sum(
-            1
+    # change.current_approvals() without a second query; the four-eyes rule of access changes
+    # says which of them count, and why the others do not.
+    verdicts = segregation.verdicts(
+        change,
+        [
+            d
             for d in decisions
             if d.decision == Decision.APPROVE and d.content_hash == change.review_hash
-        ),
+        ],
+    )
+    return {
+        "decisions": decisions,
+        "approvals": sum(1 for v in verdicts if v.counts),
+        "not_counted": [(v.approval.pk, v.reason) for v in verdicts if not v.counts],
         "timeline": queries.history_entries(
             list(HistoryEvent.objects.filter(change_request=change).order_by("id"))
         ),

@@ -1,4 +1,4 @@
-"""Set up the local demo: one user per role, three targets on two emulated accounts.
+"""Set up the local demo: one user per role (two admins), three targets on two emulated accounts.
 
 Passwords are random, made on the first run and kept in DATA_DIR/demo-logins.txt (outside the
 repository), so nothing secret is in the code; every run prints them again. The AWS shared files
@@ -25,6 +25,9 @@ DEMO_USERS = [
     ("approver", Role.APPROVER),
     ("auditor", Role.AUDITOR),
     ("admin", Role.ADMIN),
+    # A second administrator, so that access changes in the demo wait for a second pair of
+    # eyes (README, "Four eyes and access changes").
+    ("admin2", Role.ADMIN),
 ]
 
 DEMO_TARGETS = [
