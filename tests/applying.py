@@ -11,20 +11,12 @@ from django.contrib.auth.models import User
 from frameworks import services
 from frameworks.models import ChangeRequest, HistoryEvent, Target
 from frameworks.queries import APPLY_EVENTS
+from tests import factories
 
 
 def controls(days: int, tag: str = "team") -> list[dict[str, Any]]:
-    """A valid control list, distinct per `days` (AWS refuses two frameworks with the same
-    controls in one account and Region)."""
-    return [
-        {
-            "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
-            "ControlInputParameters": [
-                {"ParameterName": "requiredRetentionDays", "ParameterValue": str(days)}
-            ],
-            "ControlScope": {"Tags": {tag: f"t{days}"}},
-        }
-    ]
+    """`factories.controls`, scoped to a tag of its own per `days`."""
+    return factories.controls(days, **{tag: f"t{days}"})
 
 
 def backup_client(target: Target) -> Any:

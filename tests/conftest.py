@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 
@@ -167,11 +167,15 @@ def _fast_password_hashing(settings: object) -> None:
 
 
 def _user(username: str, role: str | None) -> User:
-    user = User.objects.create_user(username, f"{username}@example.com", "password")
-    if role:
-        # get_or_create: transactional tests flush the groups the migration made.
-        user.groups.add(Group.objects.get_or_create(name=role)[0])
-    return user
+    """A person for the role fixtures: `role` on every target, the password e2e tests log in
+    with (cheap under the fast hasher above)."""
+    from tests.factories import user
+
+    return user(username, *([role] if role else []), password="password")
+
+
+# One cast: each role has one fixture, and `people` names the same persons by their part in a
+# review (the author is `editor`, the admin is `admin_user`), so a test may take either.
 
 
 @pytest.fixture
@@ -213,22 +217,30 @@ def other_approver(db: None) -> User:
 
 
 @pytest.fixture
-def people(db: None) -> dict:
+def people(
+    editor: User,
+    other_editor: User,
+    approver: User,
+    auditor: User,
+    admin_user: User,
+    outsider: User,
+) -> dict:
     """The review's cast, around one target: its author and another editor, an approver, an
     auditor and an admin of every target, one user with no role, an approver of another target
-    only, and an admin of this target only."""
+    (`other_target`) only, and an admin of this target only."""
     from tests.factories import grant, make_target, user
 
     target = make_target("prod-eu")
     other = make_target("dev-eu")
     return {
         "target": target,
-        "author": user("erin", "editor"),
-        "other_editor": user("eddie", "editor"),
-        "approver": user("alice", "approver"),
-        "auditor": user("aud", "auditor"),
-        "admin": user("adam", "admin"),
-        "outsider": user("olive"),
+        "other_target": other,
+        "author": editor,
+        "other_editor": other_editor,
+        "approver": approver,
+        "auditor": auditor,
+        "admin": admin_user,
+        "outsider": outsider,
         "foreign_approver": grant(user("fred"), "approver", other),
         "target_admin": grant(user("tad"), "admin", target),
     }

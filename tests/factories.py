@@ -29,14 +29,24 @@ def make_target(slug: str = "prod-eu", **fields: object) -> Target:
     return Target.objects.create(slug=slug, **defaults)
 
 
-def control(i: int) -> dict:
-    return {
+def controls(days: int, **tags: str) -> list[dict[str, Any]]:
+    """A control list of one retention control keeping recovery points `days` days, scoped to
+    `tags` if any. AWS refuses two frameworks with the same controls in one account and Region:
+    give each its own `days`."""
+    retention: dict[str, Any] = {
         "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
         "ControlInputParameters": [
-            {"ParameterName": "requiredRetentionDays", "ParameterValue": str(i + 1)}
+            {"ParameterName": "requiredRetentionDays", "ParameterValue": str(days)}
         ],
-        "ControlScope": {"Tags": {"team": f"t{i}"}},
     }
+    if tags:
+        retention["ControlScope"] = {"Tags": tags}
+    return [retention]
+
+
+def control(i: int) -> dict:
+    """The `i`-th control of a framework `make_framework` builds."""
+    return controls(i + 1, team=f"t{i}")[0]
 
 
 def make_framework(

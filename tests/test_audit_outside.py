@@ -11,20 +11,9 @@ from frameworks.apply import idempotency_token
 from frameworks.history import Actor
 from frameworks.models import ChangeKind, Event, HistoryEvent
 from tests.conftest import client_for
-from tests.factories import grant, user
+from tests.factories import controls, grant, user
 
 pytestmark = pytest.mark.django_db
-
-
-def _controls(days: int) -> list[dict]:
-    return [
-        {
-            "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
-            "ControlInputParameters": [
-                {"ParameterName": "requiredRetentionDays", "ParameterValue": str(days)}
-            ],
-        }
-    ]
 
 
 def test_a_change_made_outside_the_console_is_found_mailed_and_filterable(
@@ -33,8 +22,8 @@ def test_a_change_made_outside_the_console_is_found_mailed_and_filterable(
     aws = boto3.Session(profile_name="acct1", region_name="eu-west-1").client(
         "backup", endpoint_url=emulator.url
     )
-    aws.create_framework(FrameworkName="daily", FrameworkControls=_controls(7))
-    aws.create_framework(FrameworkName="weekly", FrameworkControls=_controls(14))
+    aws.create_framework(FrameworkName="daily", FrameworkControls=controls(7))
+    aws.create_framework(FrameworkName="weekly", FrameworkControls=controls(14))
     # The first sync imports what is there: that is not news for the admins.
     with django_capture_on_commit_callbacks(execute=True):
         services.target_sync(target_id=target.pk)
@@ -45,7 +34,7 @@ def test_a_change_made_outside_the_console_is_found_mailed_and_filterable(
         target_id=target.pk,
         kind=ChangeKind.UPDATE,
         framework_name="daily",
-        document={"FrameworkControls": _controls(30)},
+        document={"FrameworkControls": controls(30)},
     )
     # The console's own change (its worker records the token it sends), and someone else's
     # straight in AWS.
@@ -58,10 +47,10 @@ def test_a_change_made_outside_the_console_is_found_mailed_and_filterable(
     )
     aws.update_framework(
         FrameworkName="daily",
-        FrameworkControls=_controls(30),
+        FrameworkControls=controls(30),
         IdempotencyToken=token,
     )
-    aws.update_framework(FrameworkName="weekly", FrameworkControls=_controls(1))
+    aws.update_framework(FrameworkName="weekly", FrameworkControls=controls(1))
     with django_capture_on_commit_callbacks(execute=True):
         services.target_sync(target_id=target.pk)
 

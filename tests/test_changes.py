@@ -31,7 +31,7 @@ from frameworks.models import (
 )
 from frameworks.services import PermissionRefused, TransitionRefused
 from frameworks.services.base import Call, move
-from tests.factories import make_live_framework, make_target, with_hash
+from tests.factories import controls, make_live_framework, make_target, with_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -39,20 +39,8 @@ pytestmark = pytest.mark.django_db
 # --- helpers --------------------------------------------------------------------------------
 
 
-def controls(days: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
-            "ControlInputParameters": [
-                {"ParameterName": "requiredRetentionDays", "ParameterValue": str(days)}
-            ],
-            "ControlScope": {"Tags": {"team": "ops"}},
-        }
-    ]
-
-
 def doc(days: int = 60, description: str = "daily framework") -> dict[str, Any]:
-    return {"FrameworkDescription": description, "FrameworkControls": controls(days)}
+    return {"FrameworkDescription": description, "FrameworkControls": controls(days, team="ops")}
 
 
 @pytest.fixture
@@ -355,7 +343,7 @@ def test_submit_refuses_a_document_with_errors_and_names_them(editor, live):
 
 def test_submit_refuses_what_aws_would_refuse_as_already_existing(editor, live):
     twin = make_live_framework(live.target, "twin", controls=0)
-    twin.controls = controls(60)
+    twin.controls = controls(60, team="ops")
     twin.save()
     change = draft(editor, live, 60)
     error = refused(
@@ -741,7 +729,7 @@ def test_the_author_rebases_a_stale_change_onto_the_live_document(editor, other_
 
 def test_rebase_refreshes_a_draft_whose_base_moved(editor, live):
     change = draft(editor, live)
-    live.controls = controls(2)
+    live.controls = controls(2, team="ops")
     live.save()
     with_hash(live)
     change = services.change_request_rebase(user=editor, change_id=change.pk)

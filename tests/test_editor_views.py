@@ -722,7 +722,7 @@ def test_the_editor_asks_the_database_as_often_for_50_controls_as_for_5(
 
 
 EDITOR_CHECK_QUERIES = 8  # was 10: the documents in the first query
-EDITOR_CHECK_PARSES = 3  # the other frameworks are not parsed again (was 6 before the tags)
+EDITOR_CHECK_PARSES = 2  # the posted draft and its base, once each (the other frameworks: never)
 
 
 def test_the_htmx_check_asks_and_parses_as_much_for_50_controls_as_for_5(

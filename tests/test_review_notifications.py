@@ -10,7 +10,7 @@ from django.urls import reverse
 from frameworks import services, tasks
 from frameworks.models import ChangeRequest, ChangeState
 from tests.conftest import client_for
-from tests.factories import draft, grant, live_framework, make_target, submitted, user
+from tests.factories import draft, grant, live_framework, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -24,16 +24,12 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
-def people(db: None) -> dict:
-    target = make_target("prod-eu")
-    other = make_target("dev-eu")
+def people(people: dict) -> dict:
+    """The shared cast, with an approver of each target only and one who edits and approves."""
     return {
-        "target": target,
-        "author": user("erin", "editor"),
-        "approver": user("alice", "approver"),
-        "prod_approver": grant(user("pat"), "approver", target),
-        "dev_approver": grant(user("dev"), "approver", other),
-        "auditor": user("aud", "auditor"),
+        **people,
+        "prod_approver": grant(user("pat"), "approver", people["target"]),
+        "dev_approver": grant(user("dev"), "approver", people["other_target"]),
         "both": user("both", "editor", "approver"),
     }
 
@@ -166,9 +162,9 @@ class BrokenBackend:
 
 
 def test_sync_finding_the_framework_moved_tells_the_author_the_change_is_stale(
-    target, emulator, mailoutbox, django_capture_on_commit_callbacks
+    target, emulator, editor, mailoutbox, django_capture_on_commit_callbacks
 ):
-    author = user("erin", "editor")
+    author = editor
     aws = boto3.Session(profile_name="acct1", region_name="eu-west-1").client(
         "backup", endpoint_url=emulator.url
     )

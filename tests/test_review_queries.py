@@ -69,12 +69,12 @@ def test_the_change_page_asks_the_same_number_of_queries_whatever_its_size(
 
 @pytest.mark.parametrize("waiting", [1, 12])
 def test_the_queue_and_the_count_ask_the_same_number_of_queries_however_long(
-    target, waiting, django_assert_num_queries
+    target, editor, approver, waiting, django_assert_num_queries
 ):
-    author = user("erin", "editor")
+    author = editor
     for i in range(waiting):
         submitted(author, live_framework(target, f"fw{i}", 2))
-    client = client_for(user("alice", "approver"))
+    client = client_for(approver)
     with django_assert_num_queries(QUEUE_QUERIES):
         response = client.get(reverse("frameworks:review-queue"))
     html = response.content.decode()

@@ -21,9 +21,9 @@ def _no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def world(db: None) -> dict:
+def world(editor) -> dict:
     prod, dev = make_target("prod-eu"), make_target("dev-eu")
-    author = user("erin", "editor")
+    author = editor
     return {
         "prod": prod,
         "dev": dev,
@@ -37,10 +37,8 @@ def queue_of(person) -> list[int]:
     return sorted(c.pk for c in awaiting_review(person))
 
 
-def test_an_approver_everywhere_sees_every_target(world):
-    assert queue_of(user("alice", "approver")) == sorted(
-        [world["prod_change"].pk, world["dev_change"].pk]
-    )
+def test_an_approver_everywhere_sees_every_target(world, approver):
+    assert queue_of(approver) == sorted([world["prod_change"].pk, world["dev_change"].pk])
 
 
 def test_an_approver_of_one_target_sees_only_that_target(world):
@@ -63,10 +61,10 @@ def test_an_approver_never_sees_their_own_change(world):
     assert len(queue_of(both)) == 2
 
 
-def test_drafts_and_decided_changes_leave_the_queue(world):
+def test_drafts_and_decided_changes_leave_the_queue(world, approver):
     world["prod"].required_approvals = 2
     world["prod"].save(update_fields=["required_approvals"])
-    alice, pat = user("alice", "approver"), user("pat", "approver")
+    alice, pat = approver, user("pat", "approver")
     draft(world["author"], live_framework(world["prod"], "weekly"))
     change = world["prod_change"]
     # Submitted before required_approvals was raised: approving it once approves it.
@@ -77,10 +75,10 @@ def test_drafts_and_decided_changes_leave_the_queue(world):
     assert queue_of(pat) == [change.pk]
 
 
-def test_a_change_reopened_and_resubmitted_comes_back_to_its_reviewer(world):
+def test_a_change_reopened_and_resubmitted_comes_back_to_its_reviewer(world, approver):
     world["prod"].required_approvals = 2
     world["prod"].save(update_fields=["required_approvals"])
-    alice = user("alice", "approver")
+    alice = approver
     change = submitted(world["author"], live_framework(world["prod"], "weekly"))
     services.change_request_approve(
         user=alice, change_id=change.pk, content_hash=change.review_hash
@@ -91,7 +89,7 @@ def test_a_change_reopened_and_resubmitted_comes_back_to_its_reviewer(world):
     assert change.pk in queue_of(alice)
 
 
-def test_a_delete_waits_in_the_queue_until_decided(world):
+def test_a_delete_waits_in_the_queue_until_decided(world, approver):
     framework = live_framework(world["prod"], "old")
     change = services.change_request_create_draft(
         user=world["author"],
@@ -101,7 +99,7 @@ def test_a_delete_waits_in_the_queue_until_decided(world):
         reason="retired",
     )
     services.change_request_submit(user=world["author"], change_id=change.pk, reason="retired")
-    alice = user("alice", "approver")
+    alice = approver
     assert change.pk in queue_of(alice)
     change.refresh_from_db()
     assert change.review_hash == framework.content_hash

@@ -10,6 +10,7 @@ from django.db import connection
 
 from frameworks import queries, services
 from frameworks.models import Framework, Target
+from tests.factories import controls
 
 pytestmark = pytest.mark.django_db
 
@@ -209,17 +210,6 @@ def test_the_command_names_unknown_targets_and_fails_on_errors(target, emulator,
 # --- sync writes history, and marks changes stale ------------------------------------------
 
 
-def _controls(days: int) -> list[dict]:
-    return [
-        {
-            "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
-            "ControlInputParameters": [
-                {"ParameterName": "requiredRetentionDays", "ParameterValue": str(days)}
-            ],
-        }
-    ]
-
-
 def _rows(**filters) -> list:
     from frameworks.models import HistoryEvent
 
@@ -231,11 +221,11 @@ def test_sync_records_a_version_and_a_history_row_for_new_changed_and_gone(targe
     from frameworks.models import ActorKind, DocumentVersion, Event
 
     aws = backup(emulator)
-    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
-    aws.create_framework(FrameworkName="two", FrameworkControls=_controls(7))
+    aws.create_framework(FrameworkName="one", FrameworkControls=controls(35))
+    aws.create_framework(FrameworkName="two", FrameworkControls=controls(7))
     services.target_sync(target_id=target.pk)
     services.target_sync(target_id=target.pk)  # nothing changed: nothing recorded
-    aws.update_framework(FrameworkName="one", FrameworkControls=_controls(40))
+    aws.update_framework(FrameworkName="one", FrameworkControls=controls(40))
     aws.delete_framework(FrameworkName="two")
     services.target_sync(target_id=target.pk)
 
@@ -266,7 +256,7 @@ def _open_change(target, editor, approver, *, approve: bool):
         target_id=target.pk,
         kind=ChangeKind.UPDATE,
         framework_name="one",
-        document={"FrameworkControls": _controls(50)},
+        document={"FrameworkControls": controls(50)},
     )
     change = services.change_request_submit(user=editor, change_id=change.pk, reason="longer")
     if approve:
@@ -283,7 +273,7 @@ def test_sync_marks_an_open_change_stale_when_aws_moved_away_from_its_base(
     from frameworks.models import ActorKind, ChangeRequest, ChangeState, Event
 
     aws = backup(emulator)
-    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    aws.create_framework(FrameworkName="one", FrameworkControls=controls(35))
     services.target_sync(target_id=target.pk)
     change = _open_change(target, editor, approver, approve=approve)
     state_before = change.state
@@ -291,7 +281,7 @@ def test_sync_marks_an_open_change_stale_when_aws_moved_away_from_its_base(
     services.target_sync(target_id=target.pk)  # nothing moved: the change stays as it is
     assert ChangeRequest.objects.get(pk=change.pk).state == state_before
 
-    aws.update_framework(FrameworkName="one", FrameworkControls=_controls(36))
+    aws.update_framework(FrameworkName="one", FrameworkControls=controls(36))
     result = services.target_sync(target_id=target.pk)
     assert result.stale == [change.pk]
     change.refresh_from_db()
@@ -311,7 +301,7 @@ def test_sync_marks_an_open_change_stale_when_its_framework_is_gone(
     from frameworks.models import ChangeState
 
     aws = backup(emulator)
-    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    aws.create_framework(FrameworkName="one", FrameworkControls=controls(35))
     services.target_sync(target_id=target.pk)
     change = _open_change(target, editor, approver, approve=False)
     aws.delete_framework(FrameworkName="one")
@@ -328,10 +318,10 @@ def test_sync_marks_a_create_stale_when_the_framework_appears_in_aws(target, emu
         target_id=target.pk,
         kind=ChangeKind.CREATE,
         framework_name="fresh",
-        document={"FrameworkControls": _controls(9)},
+        document={"FrameworkControls": controls(9)},
     )
     services.change_request_submit(user=editor, change_id=change.pk, reason="new")
-    backup(emulator).create_framework(FrameworkName="fresh", FrameworkControls=_controls(9))
+    backup(emulator).create_framework(FrameworkName="fresh", FrameworkControls=controls(9))
     services.target_sync(target_id=target.pk)
     change.refresh_from_db()
     assert change.state == ChangeState.STALE
@@ -343,15 +333,15 @@ def test_sync_leaves_alone_a_framework_whose_change_is_being_applied(
     from frameworks.models import ChangeState, Event
 
     aws = backup(emulator)
-    aws.create_framework(FrameworkName="one", FrameworkControls=_controls(35))
+    aws.create_framework(FrameworkName="one", FrameworkControls=controls(35))
     services.target_sync(target_id=target.pk)
     change = _open_change(target, editor, approver, approve=True)
     services.change_request_claim(
         change_id=change.pk, worker="w1", lease_seconds=60, max_attempts=3
     )
     mirror_before = Framework.objects.get(name="one")
-    aws.update_framework(FrameworkName="one", FrameworkControls=_controls(50))
-    aws.create_framework(FrameworkName="other", FrameworkControls=_controls(1))
+    aws.update_framework(FrameworkName="one", FrameworkControls=controls(50))
+    aws.create_framework(FrameworkName="other", FrameworkControls=controls(1))
 
     result = services.target_sync(target_id=target.pk)
     assert result.held == ["one"] and result.created == ["other"]
@@ -380,22 +370,22 @@ def test_sync_with_history_takes_the_same_queries_at_any_size(
     emulator.control.configure(max_frameworks=50, max_controls=500)
     aws = backup(emulator)
     for i in range(size):
-        aws.create_framework(FrameworkName=f"f{i}", FrameworkControls=_controls(i + 1))
+        aws.create_framework(FrameworkName=f"f{i}", FrameworkControls=controls(i + 1))
     services.target_sync(target_id=target.pk)
     change = services.change_request_create_draft(
         user=editor,
         target_id=target.pk,
         kind=ChangeKind.UPDATE,
         framework_name="f0",
-        document={"FrameworkControls": _controls(500)},
+        document={"FrameworkControls": controls(500)},
     )
     services.change_request_submit(user=editor, change_id=change.pk, reason="stale soon")
     for i in range(size // 3):
-        aws.update_framework(FrameworkName=f"f{i}", FrameworkControls=_controls(100 + i))
+        aws.update_framework(FrameworkName=f"f{i}", FrameworkControls=controls(100 + i))
     for i in range(size // 3, 2 * size // 3):
         aws.delete_framework(FrameworkName=f"f{i}")
     for i in range(size // 3):
-        aws.create_framework(FrameworkName=f"g{i}", FrameworkControls=_controls(200 + i))
+        aws.create_framework(FrameworkName=f"g{i}", FrameworkControls=controls(200 + i))
     # lease, target, savepoint, open changes, existing, versions insert + read, insert, update,
     # vanished, stale, history head, history insert, head update, the admins to tell about
     # frameworks changed outside the console, target, savepoint, release

@@ -234,15 +234,15 @@ class Checks:
 
     def strings(
         self, path: str, code: str, values: list[str], limit: Limit
-    ) -> list[tuple[int, str]]:
+    ) -> Iterable[tuple[int, str]]:
         """Each item: not empty, no spaces around, within the model's limit. Returns the
-        items that passed, with their index.
+        items that passed, with their index (to be read once).
 
         Up to 100 ids per control and 50 controls make this the validator's hot loop, so the
         common case (a clean item) costs one strip and, when the model has a limit, one check.
         """
         if _all_clean(values, limit):
-            return list(enumerate(values))
+            return enumerate(values)  # not a list: the resource IDs' caller does not read it
         passed = []
         limited = limit.min is not None or limit.max is not None or limit.pattern is not None
         for index, value in enumerate(values):

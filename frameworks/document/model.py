@@ -371,16 +371,30 @@ ScopeKey = tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]
 ControlKey = tuple[str, tuple[tuple[str, str], ...], ScopeKey]
 
 
+_ALL_RESOURCES: ScopeKey = ((), (), ())
+
+
 def scope_key(scope: Scope | None) -> ScopeKey:
     """A comparable, order-blind identity of a scope: ``None``, ``{}`` and empty members are
-    all "all resources"; an empty tag value stays a tag (it selects different resources)."""
+    all "all resources"; an empty tag value stays a tag (it selects different resources).
+
+    Kept on the scope once made: validation, the diff and the account checks each ask for the
+    key of every control, and sorting 100 resource IDs is most of a key's cost. A scope whose
+    member is replaced gets a new key; nothing here changes a member's list in place (build a
+    new ``Scope`` instead)."""
     if scope is None:
-        return ((), (), ())
-    return (
-        tuple(sorted(scope.resource_ids or ())),
-        tuple(sorted(scope.resource_types or ())),
-        tuple(sorted((scope.tags or {}).items())),
+        return _ALL_RESOURCES
+    ids, types, tags = scope.resource_ids, scope.resource_types, scope.tags
+    kept = scope.__dict__.get("_key")
+    if kept is not None and kept[0] is ids and kept[1] is types and kept[2] is tags:
+        return kept[3]
+    key = (
+        tuple(sorted(ids)) if ids else (),
+        tuple(sorted(types)) if types else (),
+        tuple(sorted(tags.items())) if tags else (),
     )
+    scope.__dict__["_key"] = (ids, types, tags, key)
+    return key
 
 
 def parameters_key(parameters: Iterable[Parameter]) -> tuple[tuple[str, str], ...]:

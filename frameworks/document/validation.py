@@ -262,12 +262,13 @@ class _Validator(Checks):
         for index, control in enumerate(controls):
             if not control.name:
                 continue
-            key = (control.name, scope_key(control.scope))
-            if key in first_by_scope:
+            # One lookup of the key (hashing 100 resource IDs is not free).
+            first = first_by_scope.setdefault((control.name, scope_key(control.scope)), index)
+            if first != index:
                 self.add(
                     f"controls[{index}]",
                     "control.duplicate",
-                    f"{control.name} is already in controls[{first_by_scope[key]}] with the "
+                    f"{control.name} is already in controls[{first}] with the "
                     "same scope; merge them or give each a different scope",
                 )
             elif control.name in first_by_name:
@@ -278,7 +279,6 @@ class _Validator(Checks):
                     " with another scope",
                     WARNING,
                 )
-            first_by_scope.setdefault(key, index)
             first_by_name.setdefault(control.name, index)
 
 

@@ -1,8 +1,9 @@
 """Input only: the forms that clean what people post, delegating the API's rules to the
 document core. ``draft`` (the whole-draft, JSON, import, new-framework and deletion forms),
 ``controls`` (one control's form and its parameter and scope rows), ``editor`` (the editor: the
-main form with its control forms, validated together) and ``widgets`` (the editor's slots and
-words). This face is for the views; the modules below import each other directly.
+main form with its control forms, validated together), ``widgets`` (the editor's inputs, slots
+and words) and ``rows`` (its control rows, drawn from those). This face is for the views; the
+modules below import each other directly.
 """
 
 from __future__ import annotations

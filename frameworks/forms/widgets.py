@@ -2,9 +2,8 @@
 
 A 50-control framework has some 700 fields. Django renders each widget through a template,
 which for this page costs several times the whole read-only framework page; these few
-builders do the same with plain string formatting and ``html.escape``. The page template keeps
-the structure (labels, fieldsets, help, buttons) and asks these for the inputs, as it would ask
-a bound field to render its widget.
+builders do the same with plain string formatting and ``html.escape``. The control rows that
+hold them are drawn in ``rows`` the same way; the page template keeps the rest.
 
 Naming follows Django: an input named ``controls-3-tag_key`` has the id
 ``id_controls-3-tag_key``; its findings live in the element ``fb-controls-3-tag_key``.

@@ -3,6 +3,7 @@ point at."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,14 @@ class DocumentVersion(ImmutableModel):
         return self.content_hash[:12]
 
     def as_document(self) -> document_core.Document:
-        return document_core.parse(self.document)
+        """The stored document, parsed once per instance: a page checks a draft against its
+        base and diffs it against the same base. Each caller gets a Document of its own to
+        name or tag; the controls are shared, and nothing changes a parsed control."""
+        kept = self.__dict__.get("_parsed")
+        if kept is None or kept[0] is not self.document:
+            kept = (self.document, document_core.parse(self.document))
+            self.__dict__["_parsed"] = kept
+        return copy.copy(kept[1])
 
     @staticmethod
     def api_form(doc: document_core.Document) -> dict[str, Any]:
