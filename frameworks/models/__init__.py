@@ -23,6 +23,7 @@ from frameworks.models.changes import (
 )
 from frameworks.models.history import (
     EVENT_GROUPS,
+    LIVE_EVENTS,
     ActorKind,
     Event,
     EventGroup,
@@ -39,6 +40,7 @@ __all__ = [
     "EVENT_GROUPS",
     "FINAL_STATES",
     "IN_FLIGHT_STATES",
+    "LIVE_EVENTS",
     "OPEN_STATES",
     "STATE_RULES",
     "ActorKind",
