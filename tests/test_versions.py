@@ -123,6 +123,15 @@ def test_htmx_gets_only_the_document_section(framework_history, auditor):
     page = response.content.decode()
     assert page.lstrip().startswith('<section id="as-of"')
     assert "<html" not in page and 'name="a"' not in page
+    # The browser keeps the fragment and the page apart (going back shows the page).
+    assert "HX-Request" in response["Vary"]
+    full = client_for(auditor).get(url(), {"at": "2026-01-20T00:00"})
+    assert "HX-Request" in full["Vary"] and "<html" in full.content.decode()
+
+
+def test_an_editors_fragment_has_the_start_button(framework_history, editor):
+    response = client_for(editor).get(url(), {"at": "2026-01-20T00:00"}, HTTP_HX_REQUEST="true")
+    assert "Start a change from this version" in response.content.decode()
 
 
 def test_the_diff_between_two_versions_is_the_document_cores(framework_history, auditor):

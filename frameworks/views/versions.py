@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from frameworks import access, document, services
 from frameworks.access import Action
@@ -47,13 +48,15 @@ def _as_of(target: Target, name: str, form: AsOfForm) -> dict[str, Any]:
 
 
 @require_GET
+@vary_on_headers("HX-Request")  # the browser must not reuse the fragment for the whole page
 def framework_versions(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """The versions page: the framework's document at the date asked (GET ``at``), and every
     version AWS held, to compare two or start a change from one. htmx swaps the document in."""
     target_obj = _target_for(request, target)
     form = AsOfForm(request.GET if "at" in request.GET else None)
     context = {"target": target_obj, "name": name, **_as_of(target_obj, name, form)}
-    if request.htmx:
+    # Going back to a pushed address asks for the whole page again (a history restore).
+    if request.htmx and not request.htmx.history_restore_request:
         return render(request, f"{PAGE}#as-of", context)
     rows = versions.framework_versions(target_obj, name)
     if not rows and not Framework.objects.filter(target=target_obj, name=name).exists():
