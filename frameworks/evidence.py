@@ -181,8 +181,9 @@ def _change_documents(writer: _Writer, change: ChangeRequest) -> dict[str, str |
     for label, version in (("base", change.base_version), ("proposed", change.proposed_version)):
         names[label] = None
         if version is not None:
-            names[label] = f"changes/{change.pk}/{label}.json"
-            writer.json(names[label], version.document)
+            name = f"changes/{change.pk}/{label}.json"
+            writer.json(name, version.document)
+            names[label] = name
     return names
 
 
