@@ -1,9 +1,9 @@
 """Benchmark: the audit page's queries and the export, at 10,000 rows and at --rows (1,000,000).
 
-On PostgreSQL, in a database of its own (``bench_audit``, made afresh), history rows across 30
-targets and 300 frameworks are written with COPY (their hashes are not a chain: nothing here
-verifies one). In one run, first at 10,000 rows and then at --rows, it times (median of 5) and
-counts the queries of:
+On PostgreSQL, in a database of its own (``bench_audit``, or ``--database``; made afresh),
+history rows across 30 targets and 300 frameworks are written with COPY (their hashes are not
+a chain: nothing here verifies one). In one run, first at 10,000 rows and then at --rows, it
+times (median of 5) and counts the queries of:
 
 - the first page;
 - a filtered page: one framework, one event kind, the last 30 days;
@@ -63,23 +63,26 @@ EVENTS = [
 ]  # fmt: skip
 
 
-def _database_urls() -> tuple[str, str]:
+def _database_urls(name: str) -> tuple[str, str]:
     base = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/test"
     parts = urlsplit(base)
     return (
         urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path="/bench_audit")),
+        urlunsplit(parts._replace(path=f"/{name}")),
     )
 
 
-def _setup() -> str:
+def _setup(name: str) -> str:
     import psycopg
+    from psycopg import sql
 
-    server, bench_db = _database_urls()
+    server, bench_db = _database_urls(name)
     try:
         with psycopg.connect(server, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_audit WITH (FORCE)")
-            conn.execute("CREATE DATABASE bench_audit")
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except (psycopg.Error, OSError) as error:
         message = f"bench_audit: needs PostgreSQL ({error}); run `make test-services`"
         if os.environ.get("CI") == "true":
@@ -274,8 +277,13 @@ def main() -> int:
         help="print the time bounds' failures but fail only on the plans, queries and memory "
         "(CI: its machine's timings at 100,000 rows are a few milliseconds and swing with load)",
     )
+    parser.add_argument(
+        "--database",
+        default="bench_audit",
+        help="the database to make afresh for the run (dropped first!) on DATABASE_URL's server",
+    )
     args = parser.parse_args()
-    _setup()
+    _setup(args.database)
     targets = _targets()
     now = datetime.now(UTC)
     step = timedelta(days=SPAN_DAYS) / args.rows

@@ -7,6 +7,9 @@ What is in it (``summary.html`` says the same to a person):
   start and the end of the period, from the stored document versions (absent: not in AWS);
 - ``changes.json``: every change request with a row in the period, its reason, approvals,
   comments and AWS outcome;
+- ``changes/<id>/base.json`` and ``proposed.json``: the stored document versions each change
+  started from and proposes, exactly as stored (normalised, without name and tags), so the
+  verifier recomputes the review hash the approvals bind from them and the change's tags;
 - ``roles.json``: who holds which role on those targets now, and every access event (grants,
   removals, sign-ins) from the start of the period until the pack was made;
 - ``history.jsonl``: the period's rows of those targets, in full;
@@ -172,7 +175,21 @@ def _document_files(writer: _Writer, targets: list[Target], start: datetime, end
     return len(names)
 
 
-def _changes(targets: list[Target], start: datetime, end: datetime) -> list[dict[str, Any]]:
+def _change_documents(writer: _Writer, change: ChangeRequest) -> dict[str, str | None]:
+    """Write the change's base and proposed versions into the pack; their member names."""
+    names: dict[str, str | None] = {}
+    for label, version in (("base", change.base_version), ("proposed", change.proposed_version)):
+        names[label] = None
+        if version is not None:
+            name = f"changes/{change.pk}/{label}.json"
+            writer.json(name, version.document)
+            names[label] = name
+    return names
+
+
+def _changes(
+    writer: _Writer, targets: list[Target], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     ids = (
         HistoryEvent.objects.filter(target__in=targets, created_at__gte=start, created_at__lt=end)
         .exclude(change_request_id=None)
@@ -199,6 +216,9 @@ def _changes(targets: list[Target], start: datetime, end: datetime) -> list[dict
             "applied_at": c.applied_at,
             "base_hash": c.base_version.content_hash if c.base_version else None,
             "proposed_hash": c.proposed_version.content_hash if c.proposed_version else None,
+            "base_version_id": c.base_version_id,
+            "proposed_version_id": c.proposed_version_id,
+            "documents": _change_documents(writer, c),
             # Approvals bind to the review hash: the content hash, and the tags when the change
             # proposes any (document.review_hash), so the pack shows what was approved whole.
             "base_tags": c.base_tags,
@@ -333,7 +353,7 @@ def build(
     with zipfile.ZipFile(pack.file, "w", zipfile.ZIP_DEFLATED) as archive:
         writer = _Writer(archive, pack)
         framework_count = _document_files(writer, targets, start, end)
-        changes = _changes(targets, start, end)
+        changes = _changes(writer, targets, start, end)
         writer.json("changes.json", changes)
         roles = _roles(targets, start, below)
         writer.json("roles.json", roles)

@@ -11,7 +11,12 @@ database). It checks, and says which check failed:
 4. chain.jsonl runs from the start checkpoint's row to the end checkpoint's row without a gap:
    every row's previous hash is the row before it's hash, every full row's hash is recomputed
    from its content, and the last row's hash is the end checkpoint's;
-5. every row of history.jsonl (the period's rows) is in the chain, unchanged.
+5. every row of history.jsonl (the period's rows) is in the chain, unchanged;
+6. every change of changes.json is what was approved: its review hash is recomputed from the
+   documents in the pack (changes/<id>/base.json and proposed.json, hashed as the console's
+   document core hashes them) and the change's proposed tags, and it must equal the hash every
+   standing decision of the change binds (in changes.json, and in the period's approved and
+   rejected rows of the chain, which must also point at the proposed version in the pack).
 
 Exit status 0 when everything holds, 1 otherwise.
 """
@@ -52,6 +57,13 @@ HASHED = [
     "prev_hash",
 ]
 CHECKPOINT_FIELDS = ("type", "row_id", "row_hash", "at", "key_id")
+#: The versions of the document core's hashes (frameworks/document/model.py HASH_VERSION and
+#: frameworks/document/tags.py TAGS_HASH_VERSION); tests check these functions give the same.
+HASH_VERSION = 1
+TAGS_HASH_VERSION = 1
+#: Rows after which a change's earlier decisions no longer stand (they were dismissed).
+DECISIONS_RESET = ("reopened", "rebased", "approval_dismissed", "draft_saved")
+DECISIONS = ("approved", "rejected")
 
 
 class Failed(Exception):
@@ -71,6 +83,113 @@ def row_hash(row: dict[str, Any]) -> str:
     content = {name: row[name] for name in HASHED}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_hash(doc: dict[str, Any]) -> str:
+    """The content hash of a stored document version (already normalised: the console stores
+    versions in their canonical form, so they are hashed as they stand)."""
+    canonical = {
+        "v": HASH_VERSION,
+        "description": doc.get("FrameworkDescription"),
+        "controls": doc.get("FrameworkControls", []),
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def tags_hash(tags: dict[str, str]) -> str:
+    text = json.dumps(
+        {"v": TAGS_HASH_VERSION, "tags": dict(sorted(tags.items()))},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def review_hash(content: str, tags: dict[str, str] | None) -> str:
+    """What an approval binds: the content hash, and the proposed tags when there are any."""
+    if tags is None:
+        return content
+    text = f"review:v{TAGS_HASH_VERSION}:{content}:{tags_hash(tags)}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _short(value: str | None) -> str:
+    return value[:12] if value else "nothing"
+
+
+def _document_hash(pack: zipfile.ZipFile, change: dict[str, Any], label: str) -> str | None:
+    """The recomputed content hash of the change's base or proposed document (None: none),
+    checked against the hash changes.json names for it."""
+    name = (change.get("documents") or {}).get(label)
+    listed = change.get(f"{label}_hash")
+    if name is None:
+        if listed is not None:
+            raise Failed(f"change #{change['id']}: its {label} document is not in the pack")
+        return None
+    try:
+        recomputed = content_hash(json.loads(pack.read(name)))
+    except (KeyError, ValueError, AttributeError) as exc:
+        raise Failed(
+            f"change #{change['id']}: {name} is not a framework document ({exc})"
+        ) from None
+    if recomputed != listed:
+        raise Failed(
+            f"change #{change['id']}: {name} hashes to {_short(recomputed)}, not to the "
+            f"{label} {_short(listed)} the change names: the document was altered"
+        )
+    return recomputed
+
+
+def check_change(
+    pack: zipfile.ZipFile, change: dict[str, Any], rows: list[dict[str, Any]]
+) -> str | None:
+    """Recompute one change's review hash from its documents and tags; it must be what every
+    standing decision bound. `rows`: the change's rows of the period, in order. The review
+    hash, or None for a draft that never had a readable proposal."""
+    number = change["id"]
+    base = _document_hash(pack, change, "base")
+    proposed = _document_hash(pack, change, "proposed")
+    if change["kind"] == "delete":
+        review = base
+    else:
+        review = review_hash(proposed, change.get("proposed_tags")) if proposed else None
+    if review != change.get("review_hash"):
+        raise Failed(
+            f"change #{number}: its documents and tags hash to {_short(review)}, not to the "
+            f"review hash {_short(change.get('review_hash'))} it lists"
+        )
+    for decision in change.get("approvals", []):
+        if decision.get("dismissed_at") is None and decision["content_hash"] != review:
+            raise Failed(
+                f"change #{number}: {decision['reviewer']} decided ({decision['decision']}) on "
+                f"{_short(decision['content_hash'])}, but the change's documents and tags in the "
+                f"pack hash to {_short(review)}: they are not what was approved"
+            )
+    standing: list[dict[str, Any]] = []
+    for row in rows:
+        if row["event"] in DECISIONS_RESET:
+            standing = []
+        elif row["event"] in DECISIONS:
+            standing.append(row)
+    for row in standing:
+        bound = (row.get("details") or {}).get("content_hash")
+        if bound != review:
+            raise Failed(
+                f"change #{number}: history row {row['id']} ({row['event']}) bound "
+                f"{_short(bound)}, but the change's documents and tags in the pack hash to "
+                f"{_short(review)}: they are not what was approved"
+            )
+        if change["kind"] != "delete" and row["version_after_id"] != change.get(
+            "proposed_version_id"
+        ):
+            raise Failed(
+                f"change #{number}: history row {row['id']} ({row['event']}) is about version "
+                f"{row['version_after_id']}, not the proposed version "
+                f"{change.get('proposed_version_id')} in the pack"
+            )
+    return review
 
 
 def checkpoint(text: str, key: Ed25519PublicKey, name: str) -> dict[str, Any]:
@@ -162,13 +281,26 @@ def verify(path: str, expected_key_id: str | None = None) -> list[str]:
         )
 
         count = 0
+        by_change: dict[int, list[dict[str, Any]]] = {}
         with pack.open("history.jsonl") as period:
             for line in period:
                 row = json.loads(line)
                 if full.get(row["id"]) != row["row_hash"] or row_hash(row) != row["row_hash"]:
                     raise Failed(f"history.jsonl row {row['id']} is not the chain's row")
+                if row.get("change_request_id") is not None and row["event"] in (
+                    DECISIONS + DECISIONS_RESET
+                ):
+                    by_change.setdefault(row["change_request_id"], []).append(row)
                 count += 1
         report.append(f"{count} rows of the period are in the chain, unchanged")
+
+        changes = json.loads(pack.read("changes.json"))
+        for change in changes:
+            check_change(pack, change, by_change.get(change["id"], []))
+        report.append(
+            f"{len(changes)} change{'s' if len(changes) != 1 else ''}: each review hash "
+            "recomputed from its documents and tags is what was approved"
+        )
     return report
 
 

@@ -11,6 +11,7 @@ from frameworks.views import (
     people,
     review,
     targets,
+    versions,
 )
 from frameworks.views import frameworks as pages
 
@@ -94,6 +95,21 @@ urlpatterns = [
         "<slug:target>/<str:name>/propose-deletion/",
         editor.change_propose_deletion,
         name="change-propose-deletion",
+    ),
+    path(
+        "<slug:target>/<str:name>/versions/",
+        versions.framework_versions,
+        name="framework-versions",
+    ),
+    path(
+        "<slug:target>/<str:name>/versions/compare/",
+        versions.framework_compare,
+        name="framework-compare",
+    ),
+    path(
+        "<slug:target>/<str:name>/versions/<int:row>/start-change/",
+        versions.framework_start_from_version,
+        name="framework-start-from-version",
     ),
     path("<slug:target>/<str:name>/", pages.framework_detail, name="detail"),
 ]

@@ -226,3 +226,157 @@ def test_the_command_writes_a_pack_to_standard_output(period, tmp_path, monkeypa
     assert HistoryEvent.objects.filter(
         event=Event.EVIDENCE_PACK, actor_name="manage.py evidence_pack"
     ).exists()
+
+
+# --- the changes are what was approved ------------------------------------------------------
+
+
+@pytest.fixture
+def approved(period, approver):
+    """The period's change, approved by the approver."""
+    from frameworks import services
+
+    change = period["change"]
+    return services.change_request_approve(
+        user=approver, change_id=change.pk, content_hash=change.review_hash
+    )
+
+
+def resigned(pack: zipfile.ZipFile, name: str, data: bytes) -> zipfile.ZipFile:
+    """The pack with `name` replaced and the manifest fixed and signed again with the console's
+    key: what a pack made from a database someone altered looks like."""
+    import base64
+    import hashlib
+
+    manifest = json.loads(pack.read("manifest.json"))
+    manifest["files"][name] = hashlib.sha256(data).hexdigest()
+    manifest_bytes = json.dumps(manifest, indent=2).encode()
+    signature = base64.b64encode(checkpoints.load_private_key().sign(manifest_bytes))
+    replaced = {name: data, "manifest.json": manifest_bytes, "manifest.sig": signature}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as copy:
+        for member in pack.namelist():
+            copy.writestr(member, replaced.get(member, pack.read(member)))
+    return zipfile.ZipFile(io.BytesIO(out.getvalue()))
+
+
+def test_the_pack_holds_each_changes_documents_and_the_verifier_recomputes_its_review_hash(
+    approved, auditor, tmp_path
+):
+    pack = pack_of(client_for(auditor), ["prod-eu"])
+    (change,) = json.loads(pack.read("changes.json"))
+    assert change["documents"] == {
+        "base": f"changes/{approved.pk}/base.json",
+        "proposed": f"changes/{approved.pk}/proposed.json",
+    }
+    assert json.loads(pack.read(change["documents"]["proposed"])) == (
+        approved.proposed_version.document
+    )
+    assert change["proposed_version_id"] == approved.proposed_version_id
+    result = run_verifier(pack, tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert (
+        "ok: 1 change: each review hash recomputed from its documents and tags is what was "
+        "approved" in result.stdout
+    )
+
+
+def test_a_change_document_altered_in_the_database_fails_with_the_file_named(
+    approved, auditor, tmp_path
+):
+    """Someone with the database password edits the approved proposal in place; the pack the
+    console then makes, honestly signed, does not verify."""
+    from tests.audit_builders import raw
+
+    document = dict(approved.proposed_version.document)
+    document["FrameworkDescription"] = "Quietly changed"
+    raw(
+        "UPDATE frameworks_documentversion SET document = %s WHERE id = %s",
+        [json.dumps(document), approved.proposed_version_id],
+    )
+    result = run_verifier(pack_of(client_for(auditor), ["prod-eu"]), tmp_path)
+    assert result.returncode == 1
+    assert (
+        f"FAILED: change #{approved.pk}: changes/{approved.pk}/proposed.json hashes to "
+        in result.stdout
+    )
+    assert "the document was altered" in result.stdout
+
+
+def test_a_change_document_and_its_hashes_altered_still_fail_against_the_approval(
+    approved, auditor, tmp_path
+):
+    """The document and every hash changes.json names altered consistently, the manifest
+    signed again: the approval still bound the original."""
+    from frameworks import document as core
+
+    pack = pack_of(client_for(auditor), ["prod-eu"])
+    name = f"changes/{approved.pk}/proposed.json"
+    proposal = json.loads(pack.read(name))
+    proposal["FrameworkControls"] = proposal["FrameworkControls"][:1]
+    forged_hash = core.content_hash(core.parse(proposal))
+    changes = json.loads(pack.read("changes.json"))
+    changes[0]["proposed_hash"] = changes[0]["review_hash"] = forged_hash
+    for decision in changes[0]["approvals"]:
+        decision["content_hash"] = forged_hash
+    forged = resigned(pack, name, json.dumps(proposal).encode())
+    forged = resigned(forged, "changes.json", json.dumps(changes).encode())
+    result = run_verifier(forged, tmp_path)
+    assert result.returncode == 1
+    assert (
+        f"FAILED: change #{approved.pk}: history row " in result.stdout
+        and "(approved) bound" in result.stdout
+        and "they are not what was approved" in result.stdout
+    )
+
+
+def test_tags_altered_after_the_approval_fail_against_it(approved, auditor, tmp_path):
+    from tests.audit_builders import raw
+
+    raw(
+        "UPDATE frameworks_changerequest SET proposed_tags = %s WHERE id = %s",
+        [json.dumps({"owner": "mallory"}), approved.pk],
+    )
+    result = run_verifier(pack_of(client_for(auditor), ["prod-eu"]), tmp_path)
+    assert result.returncode == 1
+    assert f"FAILED: change #{approved.pk}: alice decided (approve) on" in result.stdout
+    assert "tags in the pack hash to" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"FrameworkControls": []},
+        {"FrameworkDescription": "Nightly", "FrameworkControls": [{"ControlName": "X"}]},
+        {
+            "FrameworkDescription": "",
+            "FrameworkControls": [
+                {
+                    "ControlName": "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
+                    "ControlInputParameters": [
+                        {"ParameterName": "requiredRetentionDays", "ParameterValue": "35"}
+                    ],
+                    "ControlScope": {
+                        "ComplianceResourceTypes": ["RDS", "EBS"],
+                        "Tags": {"b": "2", "a": ""},
+                    },
+                },
+                {"ControlName": "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK"},
+                {"ControlName": "A_CONTROL", "ControlScope": {}},
+            ],
+        },
+    ],
+)
+@pytest.mark.parametrize("tags", [None, {}, {"owner": "ops", "cost": "é"}])
+def test_the_verifiers_hashes_are_the_document_cores(doc, tags):
+    """The verifier hashes a stored version as the console does, without the console."""
+    from frameworks import document as core
+    from frameworks.evidence_verify import content_hash, review_hash
+    from frameworks.models import DocumentVersion
+
+    parsed = core.parse(doc)
+    stored = DocumentVersion.api_form(parsed)
+    assert content_hash(stored) == core.content_hash(parsed)
+    assert review_hash(content_hash(stored), tags) == core.review_hash(
+        core.content_hash(parsed), tags
+    )

@@ -42,7 +42,12 @@ LOWER = (
 )
 UPPER = ("frameworks.views", "frameworks.forms", "frameworks.templatetags")
 # Modules in views/ that route nothing: what the view modules share.
-VIEW_HELPERS = ("frameworks.views.editing", "frameworks.views.http", "frameworks.views.refusals")
+VIEW_HELPERS = (
+    "frameworks.views.diffs",
+    "frameworks.views.editing",
+    "frameworks.views.http",
+    "frameworks.views.refusals",
+)
 # What the document core may read of botocore: the service model, nothing that calls AWS.
 BOTOCORE_MODEL = ("botocore", "botocore.session", "botocore.loaders", "botocore.model")
 

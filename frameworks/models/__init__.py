@@ -30,6 +30,7 @@ from frameworks.models.changes import (
 )
 from frameworks.models.history import (
     EVENT_GROUPS,
+    LIVE_EVENTS,
     ActorKind,
     Event,
     EventGroup,
@@ -46,6 +47,7 @@ __all__ = [
     "EVENT_GROUPS",
     "FINAL_STATES",
     "IN_FLIGHT_STATES",
+    "LIVE_EVENTS",
     "OPEN_STATES",
     "SETS_UP",
     "STATE_RULES",

@@ -122,6 +122,12 @@ def events_of(group: str) -> list[str]:
     return [event for event, in_group in EVENT_GROUPS.items() if in_group == group]
 
 
+#: The events after which a row's version_after is what AWS held of its framework (None:
+#: the framework was gone): a framework's versions, and its document at a date, are read from
+#: these rows.
+LIVE_EVENTS = (Event.SYNC_NEW, Event.SYNC_CHANGED, Event.SYNC_GONE, Event.APPLIED)
+
+
 class Outcome(models.TextChoices):
     OK = "ok", "Done"
     DENIED = "denied", "Denied"

@@ -22,7 +22,7 @@ from frameworks import access
 from frameworks.access import Action
 from frameworks.models import (
     EVENT_GROUPS,
-    Event,
+    LIVE_EVENTS,
     HistoryCheckpoint,
     HistoryEvent,
     Role,
@@ -273,9 +273,6 @@ def latest_checkpoint() -> HistoryCheckpoint | None:
 
 
 # --- a framework as it was -------------------------------------------------------------------
-
-#: The events after which a row's version_after is what AWS held (None: the framework was gone).
-LIVE_EVENTS = (Event.SYNC_NEW, Event.SYNC_CHANGED, Event.SYNC_GONE, Event.APPLIED)
 
 
 def live_row_at(target_id: int, name: str, when: datetime) -> HistoryEvent | None:

@@ -58,6 +58,7 @@ from frameworks.services.drafts import (
     change_request_open_draft,
     change_request_save_draft,
     change_request_start_from,
+    change_request_start_from_version,
 )
 from frameworks.services.live import mirror_document
 from frameworks.services.review import (
@@ -119,6 +120,7 @@ __all__ = [
     "change_request_save_draft",
     "change_request_settle",
     "change_request_start_from",
+    "change_request_start_from_version",
     "change_request_submit",
     "change_request_withdraw",
     "history_record_export",

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 from frameworks import access, document, history
 from frameworks.access import Action
 from frameworks.models import (
+    LIVE_EVENTS,
     ChangeKind,
     ChangeRequest,
     ChangeState,
     DocumentVersion,
     Event,
     Framework,
+    HistoryEvent,
     Target,
 )
 from frameworks.services.base import (
@@ -165,6 +167,7 @@ def new_draft(
     working: dict[str, Any] | None,
     reason: str = "",
     parent: ChangeRequest | None = None,
+    details: dict[str, Any] | None = None,
 ) -> ChangeRequest:
     target, name = call.target, call.framework_name
     assert target is not None  # every caller names the target the draft is for
@@ -196,7 +199,12 @@ def new_draft(
         change_request=change,
         version_before=change.base_version,
         version_after=change.proposed_version,
-        details={"kind": kind, "version": change.version, "parent": parent.pk if parent else None},
+        details={
+            "kind": kind,
+            "version": change.version,
+            "parent": parent.pk if parent else None,
+            **(details or {}),
+        },
     )
     return change
 
@@ -312,6 +320,47 @@ def change_request_start_from(*, user: User, change_id: int) -> ChangeRequest:
     kind = kind_for(call, change.kind, framework)
     return new_draft(
         call, kind=kind, working=change.working_document, reason=change.reason, parent=change
+    )
+
+
+@service
+def change_request_start_from_version(
+    *, user: User, target_id: int, framework_name: str, row_id: int
+) -> ChangeRequest:
+    """An editor of the target opens a draft whose proposal is a document this framework had
+    in AWS: the version that history row ``row_id`` saw (a sync or an apply of this
+    framework). It is an update of the live framework back to that document, or a create of it
+    again when the framework is gone from AWS; then the normal review. The draft leaves the
+    tags alone (versions keep none). Its history row names the row it started from."""
+    call = Call.for_user(user, "start_from_version", framework_name=framework_name)
+    call.target = Target.objects.filter(pk=target_id).first()
+    if call.target is None:
+        raise call.refuse(f"There is no target #{target_id}.", "not_found")
+    require(call, Action.EDIT, "You may not propose changes to this target.", "not_editor")
+    row = (
+        HistoryEvent.objects.filter(
+            pk=row_id, target_id=target_id, framework_name=framework_name, event__in=LIVE_EVENTS
+        )
+        .select_related("version_after")
+        .first()
+    )
+    if row is None:
+        raise call.refuse(
+            f"History row {row_id} is not a version of {framework_name}.", "not_found"
+        )
+    if row.version_after is None:
+        raise call.refuse(
+            f"History row {row_id} saw {framework_name} gone from AWS: there is no document "
+            "to start from.",
+            "no_document",
+        )
+    framework = Framework.objects.filter(target=call.target, name=framework_name).first()
+    kind = kind_for(call, ChangeKind.UPDATE, framework)
+    return new_draft(
+        call,
+        kind=kind,
+        working=dict(row.version_after.document),
+        details={"from_row": row.pk, "from_version": row.version_after.content_hash},
     )
 
 

@@ -18,8 +18,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frameworks import access, document, queries, segregation, services
 from frameworks.access import Action
-from frameworks.document.catalog import CONTROLS
-from frameworks.document.diff import CONTROL_ADDED, CONTROL_REMOVED, DESCRIPTION_CHANGED
 from frameworks.models import (
     ChangeKind,
     ChangeRequest,
@@ -27,6 +25,8 @@ from frameworks.models import (
     Decision,
     HistoryEvent,
 )
+from frameworks.views.diffs import control_index as _control_index
+from frameworks.views.diffs import side_by_side as _side_by_side
 from frameworks.views.http import AuthedRequest
 from frameworks.views.refusals import answers_refusals, forbidden
 
@@ -85,71 +85,6 @@ def _documents(
         if doc is not None:
             doc.name = change.framework_name
     return base, proposed
-
-
-def _side(doc: document.Document | None, marks: dict[int, str], params: dict[int, set]) -> list:
-    """One column of the side-by-side view: each control in words, with its diff mark."""
-    if doc is None:
-        return []
-    return [
-        {
-            "control": control,
-            "title": CONTROLS[control.name].title if control.name in CONTROLS else control.name,
-            "mark": marks.get(index, ""),
-            "scope_words": document.describe_scope(control.scope),
-            "defaults": queries.defaults_of(control),
-            "parameters": [
-                {
-                    "parameter": p,
-                    "changed": p.name in params.get(index, ()),
-                    "words": document.describe_parameter(
-                        control.name, p, siblings=control.parameters
-                    ),
-                }
-                for p in control.parameters
-            ],
-        }
-        for index, control in enumerate(doc.controls)
-    ]
-
-
-def _control_index(path: str) -> int | None:
-    if not path.startswith("controls["):
-        return None
-    return int(path[len("controls[") : path.index("]")])
-
-
-def _side_by_side(
-    base: document.Document | None,
-    proposed: document.Document | None,
-    changes: list[document.Change],
-) -> dict[str, Any]:
-    """Both documents, each control marked added, removed or changed as the diff says."""
-    proposed_marks: dict[int, str] = {}
-    base_marks: dict[int, str] = {}
-    changed_params: dict[int, set[str]] = {}
-    for change in changes:
-        index = _control_index(change.path)
-        if index is None:
-            continue
-        if change.kind == CONTROL_REMOVED:
-            base_marks[index] = "removed"
-        elif change.kind == CONTROL_ADDED:
-            proposed_marks[index] = "added"
-        else:
-            proposed_marks.setdefault(index, "changed")
-            if change.parameter:
-                changed_params.setdefault(index, set()).add(change.parameter)
-    # A base control neither removed nor kept as it was is the other half of a changed pair.
-    kept = {document.control_key(c) for c in proposed.controls} if proposed else set()
-    for index, control in enumerate(base.controls if base else []):
-        if index not in base_marks and document.control_key(control) not in kept:
-            base_marks[index] = "changed"
-    return {
-        "base": _side(base, base_marks, {}),
-        "proposed": _side(proposed, proposed_marks, changed_params),
-        "description_changed": any(c.kind == DESCRIPTION_CHANGED for c in changes),
-    }
 
 
 def _findings(change: ChangeRequest, proposed: document.Document | None) -> list:

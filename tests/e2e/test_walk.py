@@ -22,8 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from frameworks import services
-from frameworks.models import ChangeKind, ChangeState
+from frameworks import document, history, services
+from frameworks.models import ChangeKind, ChangeState, DocumentVersion, Event
 from tests.e2e.conftest import log_in
 from tests.factories import draft, live_framework, make_target, set_state, submitted, user
 
@@ -93,11 +93,20 @@ def world(db) -> dict:
         framework_name="m",
         reason="Not needed",
     )
+    # A version of the framework, as sync records one (its versions page lists it).
+    seen = history.append(
+        Event.SYNC_NEW,
+        history.Actor.sync(),
+        target=target,
+        framework_name=framework.name,
+        version_after=DocumentVersion.record(document.parse(framework.api_document())),
+    )
     values = {
         "target": [target.slug],
         "slug": [target.slug],
         "name": [framework.name],
         "pk": [mine.pk, waiting.pk, applied.pk, deletion.pk],
+        "row": [seen.pk],
     }
     return {"people": people, "values": values}
 
