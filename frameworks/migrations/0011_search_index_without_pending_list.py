@@ -26,7 +26,7 @@ def with_pending_list(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("frameworks", "0009_history_event_kinds"),
+        ("frameworks", "0010_access_changes"),
     ]
 
     operations = [
