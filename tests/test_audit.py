@@ -205,6 +205,9 @@ def test_the_filter_form_is_a_get_form_and_htmx_gets_only_the_results(varied, au
     assert ids_on(fragment) == [varied["prod-daily-apply-error"]]
     # The export links carry the same filter.
     assert "/audit/export.csv?kind=apply" in fragment.content.decode()
+    # Both answers vary on HX-Request, so going back never shows the fragment as the page.
+    assert "HX-Request" in fragment["Vary"]
+    assert "HX-Request" in client.get("/audit/?kind=apply")["Vary"]
 
 
 # --- paging ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpRe
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from frameworks import checkpoints, evidence, exports, queries, services
 from frameworks.forms.audit import AuditFilterForm, PackForm
@@ -40,6 +41,7 @@ def _view(request: AuthedRequest) -> tuple[audit.Scope, AuditFilterForm, audit.F
 
 
 @require_GET
+@vary_on_headers("HX-Request")  # the browser must not reuse the fragment for the whole page
 def audit_page(request: AuthedRequest) -> HttpResponse:
     scope, form, filters = _view(request)
     page = audit.audit_page(
