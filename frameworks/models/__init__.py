@@ -20,6 +20,7 @@ from frameworks.models.changes import (
     Comment,
     Decision,
     DocumentVersion,
+    TamperedVersion,
 )
 from frameworks.models.history import (
     EVENT_GROUPS,
@@ -61,6 +62,7 @@ __all__ = [
     "ImmutableRowError",
     "Outcome",
     "Role",
+    "TamperedVersion",
     "Target",
     "TargetRole",
     "events_of",

@@ -45,6 +45,8 @@ class Event(models.TextChoices):
     REFUSED = "refused", "Refused"
     EXPORTED = "exported", "Exported the history"
     EVIDENCE_PACK = "evidence_pack", "Made an evidence pack"
+    NOT_APPROVED_REFUSED = "not_approved_refused", "Refused to send what was not approved"
+    VERSION_TAMPERED = "version_tampered", "Found a document version changed in the database"
 
 
 class EventGroup(models.TextChoices):
@@ -93,6 +95,9 @@ EVENT_GROUPS: dict[str, EventGroup] = {
     Event.TARGET_CONNECTION_TESTED: EventGroup.ACCESS,
     Event.EXPORTED: EventGroup.ACCESS,
     Event.EVIDENCE_PACK: EventGroup.ACCESS,
+    # The worker refusing rows that were written around the product's services: security.
+    Event.NOT_APPROVED_REFUSED: EventGroup.ACCESS,
+    Event.VERSION_TAMPERED: EventGroup.ACCESS,
 }
 
 
