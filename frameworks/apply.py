@@ -713,8 +713,12 @@ def changes_settle_unconfirmed() -> list[int]:
             answer = None
         live = Live(answer)
         sent = change.kind == ChangeKind.DELETE and bool(aws_live.delete_sent([change.pk]))
-        if aws_live.verdict(change, live, sent=sent) == aws_live.DEPLOYING:
-            continue  # still deploying: the next run looks again
+        try:
+            if aws_live.verdict(change, live, sent=sent) == aws_live.DEPLOYING:
+                continue  # still deploying: the next run looks again
+        except TamperedVersion as tampered:
+            log.error("change %s not settled: %s", change.pk, tampered.message)
+            continue
         try:
             worker.change_request_settle(change_id=change.pk, described=answer, by="reconciler")
         except TransitionRefused as refused:  # sync or a person got there first
