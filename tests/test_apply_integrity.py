@@ -83,7 +83,9 @@ def writes_seen(emulator: Any) -> list[str]:
 
 
 def rows(change: ChangeRequest, event: str) -> list[HistoryEvent]:
-    return list(HistoryEvent.objects.filter(change_request_id=change.pk, event=event))
+    return list(
+        HistoryEvent.objects.filter(change_request_id=change.pk, event=event).order_by("id")
+    )
 
 
 def other_document(days: int) -> dict[str, Any]:
@@ -442,3 +444,41 @@ def test_verify_history_names_a_request_sent_that_no_approval_covers(change):
     assert history.verify()[1] is None  # the chain itself is intact
     verify_fails(f"Change #{change.pk} (daily on Production EU): the UpdateFramework request")
     verify_fails("0 approval(s) that verify approved what was sent")
+
+
+# --- tags -----------------------------------------------------------------------------------
+
+
+def test_a_tags_only_change_whose_approval_lost_its_mac_sends_no_tag_call(
+    target, editor, approver, emulator
+):
+    from tests.test_apply_tags import tag_draft, tagged_framework
+
+    arn = tagged_framework(target)
+    made = approve(tag_draft(target, editor, "tagged", {"Owner": "compliance"}), editor, approver)
+    assert made.tags_only
+    with as_the_app() as cursor:
+        cursor.execute(
+            "UPDATE frameworks_approval SET mac = '' WHERE change_request_id = %s", [made.pk]
+        )
+    emulator.control.clear_calls()
+    assert run(made).outcome == "failed"
+    assert_refused_with(made, Event.NOT_APPROVED_REFUSED, "NotApproved", emulator)
+    assert backup_client(target).list_tags(ResourceArn=arn)["Tags"] == {
+        "Owner": "backup-team",
+        "Old": "x",
+    }
+
+
+def test_tag_calls_name_their_approvals_and_verify_history_checks_them(
+    target, editor, approver, emulator
+):
+    from tests.test_apply_tags import tag_draft, tagged_framework
+
+    tagged_framework(target)
+    made = approve(tag_draft(target, editor, "tagged", {"Owner": "compliance"}), editor, approver)
+    assert run(made).outcome == "applied"
+    started = rows(made, Event.ATTEMPT_STARTED)
+    assert [r.details["request"]["operation"] for r in started] == ["TagResource", "UntagResource"]
+    assert all(r.details["approvals"] for r in started)
+    call_command("verify_history", stdout=StringIO())
