@@ -206,13 +206,27 @@ def counting_approvals(
             continue
         newest.setdefault(_approver(approval), approval)
     for approval in newest.values():
-        if approval.decision != Decision.APPROVE:
-            continue
-        if approval.content_hash != approved_hash:
-            continue
-        result.counted.append(approval)
+        why = why_not_counted(change, approval, approved_hash)
+        if why is None:
+            result.counted.append(approval)
+        elif approval.content_hash == approved_hash:
+            result.set_aside.append((approval, why))
     result.counted.sort(key=lambda a: a.pk)
+    result.set_aside.sort(key=lambda pair: pair[0].pk)
     return result
+
+
+def why_not_counted(change: ChangeRequest, approval: Approval, approved_hash: str) -> str | None:
+    """Why an approver's newest verified decision on `change` does not count for
+    `approved_hash`, in words; None when it counts. A further rule about whose approval may
+    count is one more clause here."""
+    if approval.decision != Decision.APPROVE:
+        return "it is not an approval"
+    if approval.content_hash != approved_hash:
+        return "it approved other content"
+    if approval.reviewer_key is not None and approval.reviewer_key == change.author_id:
+        return "its approver wrote the change"
+    return None
 
 
 def required_approvals(change: ChangeRequest) -> int:
