@@ -284,7 +284,9 @@ def check_request(
     )
 
 
-def what_is_sent(change: ChangeRequest, operation: str, kwargs: Mapping[str, Any]) -> tuple:
+def what_is_sent(
+    change: ChangeRequest, operation: str, kwargs: Mapping[str, Any]
+) -> tuple[document.Document, Mapping[str, str] | None]:
     """(document, tags) of the one document write the worker sends for `change`: what the
     call carries, and the tags the change sends afterwards (an update's tags are separate
     calls, bound to the same approvals). A delete sends only a name: it is checked against
