@@ -19,9 +19,10 @@ resident memory: it must not grow by more than MAX_MEMORY_GROWTH (the last quart
 against the first quarter after warm-up). Exits 1 if either bound is missed.
 
 The changes are approved directly in the database, each with a signed approval (the review path
-has its own tests); the apply path is the product's own. Needs PostgreSQL and Redis (DATABASE_URL / CELERY_BROKER_URL, default
-local ones, Redis database 14); it uses a database of its own, ``bench_apply_<random>``, made
-afresh and dropped at the end (so that benches run side by side never share one).
+has its own tests); the apply path is the product's own. Needs PostgreSQL and Redis
+(DATABASE_URL / CELERY_BROKER_URL, default local ones, Redis database 14); it uses a database
+of its own, ``bench_apply_<random>``, made afresh and dropped at the end (so that benches run
+side by side never share one).
 Run with ``make bench`` or ``.venv/bin/python bench/bench_apply.py [--changes N]``.
 """
 
