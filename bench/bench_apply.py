@@ -18,10 +18,11 @@ Then ``--memory-applies`` (2,000) more applies (no added latency) while sampling
 resident memory: it must not grow by more than MAX_MEMORY_GROWTH (the last quarter of the samples
 against the first quarter after warm-up). Exits 1 if either bound is missed.
 
-The changes are approved directly in the database (the review path has its own tests); the apply
-path is the product's own. Needs PostgreSQL and Redis (DATABASE_URL / CELERY_BROKER_URL, default
-local ones, Redis database 14); it uses a database of its own, ``bench_apply_<random>``, made
-afresh and dropped at the end (so that benches run side by side never share one).
+The changes are approved directly in the database, each with a signed approval (the review path
+has its own tests); the apply path is the product's own. Needs PostgreSQL and Redis
+(DATABASE_URL / CELERY_BROKER_URL, default local ones, Redis database 14); it uses a database
+of its own, ``bench_apply_<random>``, made afresh and dropped at the end (so that benches run
+side by side never share one).
 Run with ``make bench`` or ``.venv/bin/python bench/bench_apply.py [--changes N]``.
 """
 
@@ -179,8 +180,16 @@ def _approve_all(target, names: list[str], days_for) -> list[int]:
     """Approved update changes, one per framework, straight into the database."""
     from django.utils import timezone
 
-    from frameworks import document
-    from frameworks.models import ChangeKind, ChangeRequest, ChangeState, DocumentVersion, Framework
+    from frameworks import approvals, document
+    from frameworks.models import (
+        Approval,
+        ChangeKind,
+        ChangeRequest,
+        ChangeState,
+        Decision,
+        DocumentVersion,
+        Framework,
+    )
 
     # The mirror is current: synced once at the start, then written by every apply.
     frameworks = {f.name: f for f in Framework.objects.filter(target=target, name__in=names)}
@@ -207,7 +216,22 @@ def _approve_all(target, names: list[str], days_for) -> list[int]:
                 enqueued_at=now,
             )
         )
-    return [c.pk for c in ChangeRequest.objects.bulk_create(changes)]
+    made = ChangeRequest.objects.bulk_create(changes)
+    # The worker sends only what a signed approval approved: one per change, signed with the
+    # key this process and the worker share (the environment's SECRET_KEY).
+    given = []
+    for change in made:
+        approval = Approval(
+            change_request=change,
+            reviewer_name="bench-approver",
+            decision=Decision.APPROVE,
+            content_hash=change.review_hash,
+            created_at=now,
+        )
+        approval.mac = approvals.sign(approval, change)
+        given.append(approval)
+    Approval.objects.bulk_create(given)
+    return [c.pk for c in made]
 
 
 def _wait_applied(ids: list[int], timeout: float, worker) -> None:

@@ -84,6 +84,10 @@ if not SECRET_KEY:
             "or set DEBUG=1 for a local demo."
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG or tests only
+# The key of the MACs approvals carry (frameworks.approvals), never stored in the database.
+# Empty: a key derived from SECRET_KEY (salted_hmac), so rotating SECRET_KEY without keeping the
+# old one in SECRET_KEY_FALLBACKS leaves approved, unapplied changes without approvals.
+APPROVAL_MAC_KEY = envstr("APPROVAL_MAC_KEY")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG or TESTING else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
@@ -137,6 +141,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A document version changed in the database is answered in words, not a 500.
+    "frameworks.middleware.TamperedVersionMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -50,8 +50,15 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from frameworks import apply_config, apply_tags, aws, document, segregation
-from frameworks.models import ChangeKind, ChangeRequest, ChangeState, Event, HistoryEvent
+from frameworks import apply_config, apply_tags, approvals, aws, document
+from frameworks.models import (
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    Event,
+    HistoryEvent,
+    TamperedVersion,
+)
 from frameworks.services import live as aws_live
 from frameworks.services import worker
 from frameworks.services.base import TransitionRefused
@@ -144,11 +151,17 @@ def error_details(exc: aws.AwsError, **extra: Any) -> dict[str, Any]:
 # --- one run --------------------------------------------------------------------------------
 
 
-def before_sending(change: ChangeRequest, operation: str, kwargs: dict[str, Any]) -> None:
+def before_sending(
+    change: ChangeRequest, operation: str, kwargs: dict[str, Any]
+) -> list[dict[str, Any]]:
     """The last point before the write leaves for AWS: `operation` with `kwargs` (the approved
     document) is exactly what will be sent for `change`. A check that must hold at the moment
-    of sending raises here, and nothing is sent."""
+    of sending raises here, and nothing is sent: the hash of exactly this request must be the
+    one enough verified approvals approved (``approvals.NotApproved`` otherwise). Returns
+    those approvals, as the request's history row names them."""
+    counted = approvals.check_request(change, *approvals.what_is_sent(change, operation, kwargs))
     _stage("before_call", change.pk)
+    return approvals.approvals_record(counted)
 
 
 class _Run:
@@ -266,8 +279,9 @@ class _Run:
         return "CreateFramework", kwargs
 
     def send(self, operation: str, kwargs: dict[str, Any]) -> None:
-        """The one write of the approved document, recorded before it is sent and after it
-        answers."""
+        """The one write of the approved document, checked against its approvals
+        (``before_sending``), recorded before it is sent (naming them) and after it answers."""
+        counted = before_sending(self.change, operation, kwargs)
         recorded = {"operation": operation, **kwargs}
         if operation != "DeleteFramework":
             recorded["IdempotencyToken"] = self.token
@@ -278,6 +292,7 @@ class _Run:
             worker=self.owner,
             stage="started",
             request=recorded,
+            approvals=counted,
         )
         self.sent = True
         started = time.monotonic()
@@ -355,28 +370,16 @@ class _Run:
                 self.accepted = True
                 return self.finish(live)
             if not live.running:
-                refused = apply_tags.check_before_call(self, live) or self.check_four_eyes()
+                refused = apply_tags.check_before_call(self, live)
                 if refused:
                     return ApplyResult(refused)
                 operation, kwargs = self.request()
-                before_sending(self.change, operation, kwargs)
                 self.send(operation, kwargs)
                 return self.finish(None)
             # Someone's deployment of the base document is still running: AWS would answer
             # ConflictException. Wait for it, then decide again on what it left.
             self.see(live)
             live = self.wait()
-
-    def check_four_eyes(self) -> str | None:
-        """ "failed" (nothing sent) when the approvals that pass the four-eyes rule of access
-        changes no longer reach the required number (someone's standing was found to rest on
-        one person since they approved), None to go on."""
-        if segregation.enough(self.change):
-            return None
-        worker.change_request_mark_failed(
-            change_id=self.change.pk, worker=self.owner, error=segregation.NOT_COUNTED
-        )
-        return "failed"
 
     def finish(self, live: Live | None) -> ApplyResult:
         """Poll until the deployment ends; record applied or failed from what AWS reports."""
@@ -482,6 +485,19 @@ class _Run:
             raise LeaseLost
         return ApplyResult("retry", retry_in=delay, detail=error["code"])
 
+    def refuse_to_send(self, reason: str, details: dict[str, Any]) -> ApplyResult:
+        """Nothing was sent: what would have been is not what was approved, or a version was
+        edited in the database. The change fails with a security row (``services.worker``)."""
+        log.error("change %s: refused to send (%s): %s", self.change.pk, reason, details)
+        worker.change_request_refuse_to_send(
+            change_id=self.change.pk,
+            change=self.change,
+            worker=self.owner,
+            reason=reason,
+            details=details,
+        )
+        return ApplyResult("failed", detail=reason)
+
     def fail(self, error: dict[str, Any], gave_up: str | None = None) -> ApplyResult:
         if gave_up:
             error = {**error, "words": f"{error.get('words', '')} {gave_up}".strip()}
@@ -489,6 +505,14 @@ class _Run:
             change_id=self.change.pk, change=self.change, worker=self.owner, error=error
         )
         return ApplyResult("failed", detail=error.get("code", ""))
+
+
+def tampered_details(tampered: TamperedVersion) -> dict[str, Any]:
+    return {
+        "words": tampered.message,
+        "version_id": tampered.version_id,
+        "stored_hash": tampered.content_hash,
+    }
 
 
 def _pause(seconds: float) -> None:
@@ -578,6 +602,10 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
     try:
         try:
             return run.apply()
+        except approvals.NotApproved as refused:
+            return run.refuse_to_send("not_approved", refused.details())
+        except TamperedVersion as tampered:
+            return run.refuse_to_send("tampered", tampered_details(tampered))
         except Unconfirmed as unknown:
             return run.unconfirm(unknown)
         except StillDeploying:
@@ -685,8 +713,12 @@ def changes_settle_unconfirmed() -> list[int]:
             answer = None
         live = Live(answer)
         sent = change.kind == ChangeKind.DELETE and bool(aws_live.delete_sent([change.pk]))
-        if aws_live.verdict(change, live, sent=sent) == aws_live.DEPLOYING:
-            continue  # still deploying: the next run looks again
+        try:
+            if aws_live.verdict(change, live, sent=sent) == aws_live.DEPLOYING:
+                continue  # still deploying: the next run looks again
+        except TamperedVersion as tampered:
+            log.error("change %s not settled: %s", change.pk, tampered.message)
+            continue
         try:
             worker.change_request_settle(change_id=change.pk, described=answer, by="reconciler")
         except TransitionRefused as refused:  # sync or a person got there first

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from frameworks import aws, document
+from frameworks import approvals, aws, document
 from frameworks.models import ChangeRequest
 from frameworks.services import worker
 from frameworks.services.live import Live
@@ -39,6 +39,9 @@ class Run(Protocol):
 
     @property
     def target(self) -> Any: ...
+
+    @property
+    def approved(self) -> document.Document: ...
 
     def renew(self) -> None: ...
 
@@ -111,11 +114,16 @@ def finish(run: Run, live: Live, *, stage: Stage) -> str:
                     change_id=change.pk, live={**answer, "FrameworkTags": current}, worker=run.owner
                 )
                 return "stale"
+            # The document AWS holds now is the approved one (the verdict said so): these
+            # tags are sent with it, and that pair must be what enough approvals approved.
+            counted = approvals.approvals_record(
+                approvals.check_request(change, run.approved, wanted)
+            )
             plan = document.tag_plan(current, wanted)
             if plan.to_set:
-                _send(run, "TagResource", arn, plan.to_set, stage)
+                _send(run, "TagResource", arn, plan.to_set, stage, counted)
             if plan.to_remove:
-                _send(run, "UntagResource", arn, plan.to_remove, stage)
+                _send(run, "UntagResource", arn, plan.to_remove, stage, counted)
             current = _list(run, arn)
         if current != wanted:
             raise aws.AwsError(
@@ -149,14 +157,20 @@ def _list(run: Run, arn: str) -> dict[str, str]:
         raise
 
 
-def _send(run: Run, operation: str, arn: str, payload: Any, stage: Stage) -> None:
-    """One tag call, recorded before it is sent and after it answers; ``stage`` is the
-    worker's chaos-test hook (``after_tag_call``)."""
+def _send(
+    run: Run, operation: str, arn: str, payload: Any, stage: Stage, counted: list[dict[str, Any]]
+) -> None:
+    """One tag call, recorded before it is sent (with the approvals it was checked against)
+    and after it answers; ``stage`` is the worker's chaos-test hook (``after_tag_call``)."""
     member = "Tags" if operation == "TagResource" else "TagKeyList"
     recorded = {"operation": operation, "ResourceArn": arn, member: payload}
     run.renew()
     worker.change_request_record_attempt(
-        change_id=run.change.pk, worker=run.owner, stage="started", request=recorded
+        change_id=run.change.pk,
+        worker=run.owner,
+        stage="started",
+        request=recorded,
+        approvals=counted,
     )
     started = time.monotonic()
     try:

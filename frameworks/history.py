@@ -36,6 +36,7 @@ from frameworks.models import (
     HistoryEvent,
     HistoryHead,
     Outcome,
+    TamperedVersion,
     Target,
 )
 
@@ -259,7 +260,7 @@ def _version_problem() -> Problem | None:
     for version in DocumentVersion.objects.order_by("id").iterator(chunk_size=500):
         try:
             same = document.content_hash(version.as_document()) == version.content_hash
-        except document.DocumentError:
+        except (document.DocumentError, TamperedVersion):
             same = False
         if not same:
             return Problem(

@@ -10,8 +10,10 @@ person behind both (two puppets) are both caught. Changes made on the command li
 identity provider have no person behind them here: whoever holds the server or the provider is
 trusted with it.
 
-The rule is read where approvals are counted: the approve service (``services.review``) and the
-worker just before it sends (``apply``), and shown on the change page.
+The rule is read where approvals are counted: the approve service (``services.review``), the
+worker's check of each request just before it is sent (``approvals.counting_approvals``, after
+the MACs, so a forged approval and a puppet's cannot make up the number between them), and the
+change page.
 """
 
 from __future__ import annotations
@@ -165,12 +167,3 @@ def four_eyes_guaranteed(target: Target) -> bool:
         .distinct()
     )
     return admins.count() >= 2  # one query, for a page about one target
-
-
-#: The error a change fails with when its counted approvals fall short just before sending.
-NOT_COUNTED = {
-    "code": "ApprovalsNotCounted",
-    "words": "Too few of this change's approvals count under the four-eyes rule of access "
-    "changes (one person set up both the author's and an approver's standing), so nothing was "
-    "sent; a second administrator must confirm those access changes, or others must approve.",
-}

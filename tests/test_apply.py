@@ -542,9 +542,11 @@ def test_an_apply_run_costs_the_same_queries_and_parses_at_any_size(
     )
     # A claim, the call recorded before and after, and applied with the mirror: each a
     # transaction with its history row; the change row is read where the lease is checked;
-    # the approvals and the access changes behind them (the four-eyes rule, before the call).
+    # its approvals once, where the request is checked against them, with the access changes
+    # behind them (the four-eyes rule).
     with django_assert_num_queries(28):
         assert apply.change_request_apply(change_id=change.pk, task_id="t").outcome == "applied"
     assert versions == [change.proposed_version_id]  # the approved version, parsed once
-    # That version, and each DescribeFramework answer (before and after the call), once.
-    assert len(parses) == 3
+    # That version, each DescribeFramework answer (before and after the call), and the
+    # request about to be sent (its hash is checked against the approvals), once.
+    assert len(parses) == 4

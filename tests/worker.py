@@ -210,7 +210,10 @@ def worker_env(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "APPLY_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        SECRET_KEY="worker-under-test-" + "x" * 40,
+        # The key approvals are signed with here, as web and worker share it in production:
+        # the worker counts only approvals whose MAC it can verify.
+        SECRET_KEY=settings.SECRET_KEY,
+        APPROVAL_MAC_KEY=settings.APPROVAL_MAC_KEY,
         DEBUG="0",
         DATABASE_URL=database_url(),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,

@@ -27,6 +27,7 @@ from frameworks.models.changes import (
     Comment,
     Decision,
     DocumentVersion,
+    TamperedVersion,
 )
 from frameworks.models.history import (
     EVENT_GROUPS,
@@ -75,6 +76,7 @@ __all__ = [
     "Outcome",
     "PasswordSeal",
     "Role",
+    "TamperedVersion",
     "Target",
     "TargetRole",
     "events_of",

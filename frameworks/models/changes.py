@@ -18,6 +18,21 @@ from frameworks.models.immutable import ImmutableRowError as ImmutableRowError  
 from frameworks.models.targets import Framework, Target
 
 
+class TamperedVersion(Exception):
+    """A stored document version whose document no longer gives its stored hash: it was changed
+    in the database after it was written, so it is neither shown, reviewed nor applied."""
+
+    def __init__(self, version: DocumentVersion) -> None:
+        self.version_id = version.pk
+        self.content_hash = version.content_hash
+        self.message = (
+            f"Document version {version.pk} was changed in the database after it was stored: "
+            f"its document no longer matches its hash ({version.content_hash[:12]}). It is "
+            "not shown, reviewed or applied; tell an administrator."
+        )
+        super().__init__(self.message)
+
+
 class DocumentVersion(ImmutableModel):
     """One framework document the product has seen, stored once and never changed.
 
@@ -40,12 +55,22 @@ class DocumentVersion(ImmutableModel):
         return self.content_hash[:12]
 
     def as_document(self) -> document_core.Document:
-        """The stored document, parsed once per instance: a page checks a draft against its
-        base and diffs it against the same base. Each caller gets a Document of its own to
-        name or tag; the controls are shared, and nothing changes a parsed control."""
+        """The stored document, parsed once per instance and checked against its stored hash.
+
+        Every reader (the review page, the diff, the worker) goes through here, so a version
+        edited in the database is refused (``TamperedVersion``) rather than shown or sent. A
+        page checks a draft against its base and diffs it against the same base, so the parse
+        is kept: each caller gets a Document of its own to name or tag; the controls are
+        shared, and nothing changes a parsed control."""
         kept = self.__dict__.get("_parsed")
         if kept is None or kept[0] is not self.document:
-            kept = (self.document, document_core.parse(self.document))
+            try:
+                doc = document_core.parse(self.document)
+            except document_core.DocumentError:
+                raise TamperedVersion(self) from None
+            if document_core.content_hash(doc) != self.content_hash:
+                raise TamperedVersion(self)
+            kept = (self.document, doc)
             self.__dict__["_parsed"] = kept
         return copy.copy(kept[1])
 
@@ -344,6 +369,12 @@ class Approval(models.Model):
     content_hash = models.CharField(max_length=64)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Who decided, as the MAC covers it: the reviewer's user id, kept when the user is deleted
+    # (``reviewer`` then goes NULL), so a copied row cannot pass for someone else.
+    reviewer_key = models.BigIntegerField(null=True, blank=True)
+    # frameworks.approvals.sign: an HMAC over change, hash, decision, reviewer and time, keyed
+    # by a secret that is not in the database. Empty: the approval does not count for the worker.
+    mac = models.CharField(max_length=64, blank=True, default="")
     dismissed_at = models.DateTimeField(null=True, blank=True)
     dismissed_reason = models.TextField(blank=True)
 

@@ -55,6 +55,8 @@ class Event(models.TextChoices):
     ACCESS_CONFIRMED = "access_confirmed", "Access change confirmed"
     ACCESS_DECLINED = "access_declined", "Access change declined"
     PASSWORD_TAMPERED = "password_tampered", "Sign-in refused: password changed outside"
+    NOT_APPROVED_REFUSED = "not_approved_refused", "Refused to send what was not approved"
+    VERSION_TAMPERED = "version_tampered", "Found a document version changed in the database"
 
 
 class EventGroup(models.TextChoices):
@@ -114,6 +116,9 @@ EVENT_GROUPS: dict[str, EventGroup] = {
     Event.ACCESS_CONFIRMED: EventGroup.ACCESS,
     Event.ACCESS_DECLINED: EventGroup.ACCESS,
     Event.PASSWORD_TAMPERED: EventGroup.ACCESS,
+    # The worker refusing rows that were written around the product's services: security.
+    Event.NOT_APPROVED_REFUSED: EventGroup.ACCESS,
+    Event.VERSION_TAMPERED: EventGroup.ACCESS,
 }
 
 

@@ -86,6 +86,7 @@ from frameworks.services.worker import (
     change_request_mark_unconfirmed,
     change_request_record_attempt,
     change_request_record_deployment_status,
+    change_request_refuse_to_send,
     change_request_release_expired,
     change_request_settle,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "change_request_rebase",
     "change_request_record_attempt",
     "change_request_record_deployment_status",
+    "change_request_refuse_to_send",
     "change_request_reject",
     "change_request_release_expired",
     "change_request_reopen",

@@ -30,6 +30,7 @@ from frameworks.models import (
     Event,
     Framework,
     HistoryEvent,
+    TamperedVersion,
     Target,
 )
 from frameworks.services import live as aws_live
@@ -317,7 +318,12 @@ def _judge(
             if is_stale(change, live.document):
                 stale.append(change)
             continue
-        verdict = aws_live.verdict(change, live, sent=change.pk in sent)
+        try:
+            verdict = aws_live.verdict(change, live, sent=change.pk in sent)
+        except TamperedVersion as tampered:
+            # The worker refuses it, with a security row; sync just leaves it alone.
+            log.error("change %s not judged by sync: %s", change.pk, tampered.message)
+            continue
         if verdict == aws_live.STALE:
             stale.append(change)
         elif verdict in (aws_live.APPLIED, aws_live.FAILED) or (

@@ -220,10 +220,13 @@ def change_request_record_attempt(
     request_id: str = "",
     duration_ms: int | None = None,
     change: ChangeRequest | None = None,
+    approvals: list[dict[str, Any]] | None = None,
 ) -> None:
     """The lease holder records one AWS call: `stage` "started" before it is sent (so a worker
     that dies mid-call leaves a trace), then "succeeded" or "failed" with the answer or error.
-    The request is recorded without credentials. A failure is also kept on the change."""
+    The request is recorded without credentials. A failure is also kept on the change.
+    `approvals`: the approvals a write was checked against (``approvals.check_request``),
+    named in its "started" row so ``verify_history`` can check them again."""
     call, change = _held(worker, "record_attempt", change_id, change)
     if (
         stage == "started"
@@ -250,6 +253,7 @@ def change_request_record_attempt(
             "error": scrub(error),
             "request_id": request_id,
             "duration_ms": duration_ms,
+            **({"approvals": approvals} if approvals is not None else {}),
         },
     )
 
@@ -516,3 +520,66 @@ def change_request_mark_failed(
     `error` keeps AWS's raw code and message next to the words people are shown."""
     call, change = _held(worker, "mark_failed", change_id, change)
     return _record_failed(call, change, error)
+
+
+#: What a change refused before sending is failed with, by reason.
+REFUSED_TO_SEND = {
+    "not_approved": {
+        "code": "NotApproved",
+        "event": Event.NOT_APPROVED_REFUSED,
+        "words": "What would have been sent is not what was approved, so nothing was sent to "
+        "AWS. The change's rows in the database were changed outside the console; tell an "
+        "administrator, and start a new change from this one once they have looked.",
+    },
+    "tampered": {
+        "code": "VersionTampered",
+        "event": Event.VERSION_TAMPERED,
+        "words": "A document version of this change was changed in the database after it was "
+        "stored (its document no longer matches its hash), so nothing was sent to AWS. Tell an "
+        "administrator.",
+    },
+}
+
+
+@service
+def change_request_refuse_to_send(
+    *,
+    change_id: int,
+    worker: str,
+    reason: str,
+    details: dict[str, Any],
+    change: ChangeRequest | None = None,
+) -> ChangeRequest:
+    """The lease holder found, just before a call to AWS, that what it would send is not what
+    was approved (``reason`` "not_approved": the hash of the request is not the hash of enough
+    approvals whose MACs verify) or that a version of the change was edited in the database
+    ("tampered"). Nothing is sent: the change fails, with a security row saying what was found
+    and the failure in the same transaction."""
+    call, change = _held(worker, "refuse_to_send", change_id, change)
+    kind = REFUSED_TO_SEND[reason]
+    error = {
+        "code": kind["code"],
+        "words": kind["words"],
+        "message": details.get("words", ""),
+    }
+    move(call, change, to=ChangeState.FAILED, last_error=error, **_clear_lease())
+    history.append_many(
+        [
+            Entry(
+                kind["event"],
+                call.actor,
+                outcome=Outcome.DENIED,
+                change_request=change,
+                details={"attempt": change.attempts, "nothing_sent": True, **details},
+            ),
+            Entry(
+                Event.FAILED,
+                call.actor,
+                outcome=Outcome.ERROR,
+                change_request=change,
+                details={"attempt": change.attempts, "error": error},
+            ),
+        ]
+    )
+    notifications.author_news(change, "failed", note=notifications.failure_note(error))
+    return change

@@ -1,5 +1,6 @@
 """Walk the history's hash chain and name the first row that was edited, removed or inserted;
-with --checkpoints, also prove the chain up to each signed checkpoint unchanged."""
+check that every write request the history records is what its approvals approved; with
+--checkpoints, also prove the chain up to each signed checkpoint unchanged."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from frameworks import checkpoints, history
+from frameworks import approvals, checkpoints, history
 
 
 class Command(BaseCommand):
     help = (
         "Check that no history row was edited, removed or inserted since it was appended "
-        "(and no document version edited). With --checkpoints FILE (signed checkpoint lines, "
+        "(and no document version edited), and that each request the worker sent is what its "
+        "approvals (hash and MAC) approved. With --checkpoints FILE (signed checkpoint lines, "
         "or - for standard input), also check the chain still holds every checkpoint, so a "
         "consistent rewrite of the tail or a truncation is caught. Exits 1 naming the first "
         "problem."
@@ -33,8 +35,19 @@ class Command(BaseCommand):
         count, problem = history.verify()
         if problem:
             raise CommandError(f"History check failed after {count} good rows: {problem.message}.")
+        unapproved = approvals.request_problems()
+        for sentence in unapproved:
+            self.stderr.write(sentence)
+        if unapproved:
+            raise CommandError(
+                f"History check failed: {len(unapproved)} request(s) sent to AWS are not what "
+                f"was approved; the first: {unapproved[0]}"
+            )
         if not options["checkpoints"]:
-            self.stdout.write(f"History intact: {count} rows, every hash and link checks out.")
+            self.stdout.write(
+                f"History intact: {count} rows, every hash and link checks out, and every "
+                "request sent matches its approvals."
+            )
             return
         try:
             key = (
