@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from frameworks import access, queries, services
 from frameworks.access import Action
+from frameworks.forms import RetireForm, named_errors
 from frameworks.forms.targets import TargetForm
 from frameworks.models import Target
 from frameworks.views.http import AuthedRequest
@@ -96,9 +97,13 @@ def target_retire(request: AuthedRequest, slug: str) -> HttpResponse:
     target = _get_target(request, slug)
     if target is None:
         return _forbidden(request, "Only administrators of this target may retire it.")
+    form = RetireForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was done. " + " ".join(named_errors(form)))
+        return redirect("frameworks:target-detail", target.slug)
     try:
         services.target_retire(
-            user=request.user, target_id=target.pk, reason=request.POST.get("reason", "")
+            user=request.user, target_id=target.pk, reason=form.cleaned_data["reason"]
         )
     except services.PermissionRefused as refusal:
         return _forbidden(request, refusal.message)
