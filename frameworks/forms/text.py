@@ -30,8 +30,10 @@ def free_text(kind: str, *, label: str, required: bool = False, **kwargs: Any) -
 
 
 def limit_of(field: forms.Field) -> int | None:
-    """The longest text ``field`` takes; None for fields that are not free text (choices,
-    dates, numbers, files judge their own values)."""
+    """The longest text ``field`` takes; None for fields whose values are not text (dates,
+    numbers, checkboxes, files judge their own). A choice the editor takes as typed is text."""
+    if isinstance(field, forms.ChoiceField):
+        return document.text_limit("line")
     if not isinstance(field, forms.CharField):
         return None
     if field.max_length is not None:
@@ -66,7 +68,7 @@ class TextChecks:
         for name, bound in form._bound_items():  # type: ignore[attr-defined]
             problem = text_problem(bound.field, bound.data)
             if problem:
-                form._errors[name] = form.error_class([problem])  # type: ignore[index]
+                form._errors[name] = form.error_class([problem])  # type: ignore[attr-defined]
                 form.cleaned_data.pop(name, None)
 
 
