@@ -15,7 +15,7 @@ from frameworks.forms import CommentForm, DeletionForm, RejectForm
 from frameworks.forms.audit import AuditFilterForm
 from frameworks.models import ChangeRequest, Comment, Event, HistoryEvent, Outcome
 from tests.conftest import client_for
-from tests.factories import live_framework, make_target, submitted, user
+from tests.factories import draft, live_framework, make_target, submitted, user
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +145,15 @@ def test_a_multipart_field_that_arrived_mangled_is_refused(review):
     response = client.post(url, {"body": "caf\ufffd", "file": SimpleUploadedFile("a", b"\xff")})
     assert response.status_code == 400
     assert Comment.objects.count() == 0
+
+
+def test_the_editor_pages_say_the_same_lengths(review):
+    change = draft(review["author"], live_framework(review["change"].target, "weekly"))
+    client = client_for(review["author"])
+    page = client.get(reverse("frameworks:change-edit", args=[change.pk])).content.decode()
+    assert f'maxlength="{document.text_limit("reason")}" aria-describedby="fb-draft-reason"' in page
+    assert (
+        f'maxlength="{document.text_limit("text")}" aria-describedby="fb-draft-description"' in page
+    )
+    json_page = client.get(reverse("frameworks:change-json", args=[change.pk])).content.decode()
+    assert f'maxlength="{document.text_limit("reason")}"' in json_page
