@@ -4,10 +4,11 @@ value of many fields) nothing written.
 
 The URLs are taken from the URL conf (all of it but Django's admin site, whose forms are
 Django's own), filled with objects a user with the right role may act on. The fields are taken
-from the forms themselves: every form a view builds while answering a GET or an empty POST of
-the URL (or of the page of the object it names) is recorded, and each of its fields, under the
-name it is posted as, is sent wrong in turn, the others keeping the values the page was drawn
-with. The same runs on PostgreSQL, where a NUL really fails a query.
+from the forms themselves: every form a view builds while answering a GET or a POST of the URL
+is recorded, and each of its fields, under the name it is posted as, is sent wrong in turn, the
+others keeping the values the pages of the object were drawn with. Keys a view reads from the
+query dicts itself are recorded too, and walked as free text. The same runs on PostgreSQL,
+where a NUL really fails a query.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.datastructures import MultiValueDict
 
 from frameworks import document, services
 from frameworks.forms.text import limit_of
@@ -141,10 +143,12 @@ def writes() -> dict[str, Any]:
 
 
 class FormSpy:
-    """Records every Django form a view builds (management forms of formsets too)."""
+    """Records every Django form a view builds (management forms of formsets too), and every
+    key read from a query dict (so a view reading ``request.POST`` itself is walked too)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.seen: list[forms.BaseForm] = []
+        self.keys: list[tuple[MultiValueDict, str]] = []
         original = forms.BaseForm.__init__
         spy = self
 
@@ -153,10 +157,29 @@ class FormSpy:
             spy.seen.append(form)
 
         monkeypatch.setattr(forms.BaseForm, "__init__", recording)
+        for method in ("get", "getlist", "__getitem__"):
+            monkeypatch.setattr(
+                MultiValueDict, method, self._reading(getattr(MultiValueDict, method))
+            )
+
+    def _reading(self, read: Any) -> Any:
+        spy = self
+
+        def reading(data: MultiValueDict, key: Any, *args: Any) -> Any:
+            if isinstance(key, str):
+                spy.keys.append((data, key))
+            return read(data, key, *args)
+
+        return reading
 
     def take(self) -> list[forms.BaseForm]:
         seen, self.seen = self.seen, []
         return seen
+
+    def read_from(self, data: object) -> set[str]:
+        """The keys read from ``data`` since the last call; forgets all keys read."""
+        keys, self.keys = self.keys, []
+        return {key for read, key in keys if read is data and not key.startswith("csrf")}
 
 
 def _values(form: forms.BaseForm, name: str) -> list[str]:
@@ -223,6 +246,7 @@ def _discover(client: Client, spy: FormSpy, url: str, pages: list[str]) -> tuple
             base.setdefault(key, value)
     fields: dict[str, forms.Field] = {}
     query_fields: dict[str, forms.Field] = {}
+    spy.read_from(None)
     response = _undone(client, "get", url)
     seen = spy.take()
     fields.update(fields_of(seen)[0])
@@ -230,10 +254,16 @@ def _discover(client: Client, spy: FormSpy, url: str, pages: list[str]) -> tuple
     query_fields.update(
         fields_of([form for form in seen if form.is_bound and form.data is request_get])[0]
     )
-    _undone(client, "post", url, _body(base))
+    # What the view read from the query string itself: free text, as far as it knows.
+    for key in spy.read_from(request_get):
+        query_fields.setdefault(key, forms.CharField())
+    response = _undone(client, "post", url, _body(base))
     found, values = fields_of(spy.take())
     for key, field in found.items():
         fields.setdefault(key, field)
+    # Only a POST the view read (not one parsed now, after the answer, by asking for it).
+    for key in spy.read_from(response.wsgi_request.__dict__.get("_post")):
+        fields.setdefault(key, forms.CharField())
     for key, value in values.items():
         base.setdefault(key, value)
     # Checkboxes post "on" or nothing: their value is not text anyone keeps.
