@@ -95,7 +95,7 @@ class TextModelForm(TextChecks, forms.ModelForm):
 
 class SubmitForm(TextForm):
     reason = free_text("reason", label="Why this change")
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = forms.IntegerField(label="Draft version", required=False, widget=forms.HiddenInput)
 
 
 class ApproveForm(TextForm):

@@ -265,13 +265,6 @@ def change_apply_status(request: AuthedRequest, pk: int) -> HttpResponse:
 # --- the transitions: one POST each ---------------------------------------------------------
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 F = TypeVar("F", bound=forms.Form)
 
 
