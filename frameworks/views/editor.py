@@ -13,7 +13,7 @@ tab since is refused instead of overwritten.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -46,13 +46,18 @@ from frameworks.views.refusals import answers_refusals
 
 
 def _framework(request: AuthedRequest, target: str, name: str) -> Framework:
-    """The framework the URL names, with its target; the same 404 whether there is none or
-    this user has no role on its target (``access.require_visible``)."""
+    """The framework the URL names, with its target, once the service has said this user may
+    propose changes to it (refused and recorded if not; to someone with no role there the
+    refusal is the same 404 as for a framework that does not exist, ``answers_refusals``)."""
     framework = (
         Framework.objects.select_related("target").filter(target__slug=target, name=name).first()
     )
-    access.require_visible(request.user, framework.target if framework is not None else None)
-    assert framework is not None
+    if framework is None:
+        raise Http404(access.NOT_FOUND)
+    # Before anything else is read or looked up: an auditor is refused whatever was posted.
+    services.change_request_check_editor(
+        user=request.user, target_id=framework.target_id, framework_name=name
+    )
     return framework
 
 
@@ -86,9 +91,10 @@ def change_propose(request: AuthedRequest, target: str, name: str) -> HttpRespon
 def change_new(request: AuthedRequest, target: str) -> HttpResponse:
     """A new framework on a target: its name first (AWS cannot rename one), then the editor."""
     target_obj = Target.objects.filter(slug=target).first()
-    access.require_visible(request.user, target_obj)
-    assert target_obj is not None
-    # Before the form is read: an auditor is refused whatever was posted.
+    if target_obj is None:
+        raise Http404(access.NOT_FOUND)
+    # Before the form is read: an auditor is refused whatever was posted, and someone with no
+    # role there gets the 404 of a missing target (both recorded by the service).
     services.change_request_check_editor(user=request.user, target_id=target_obj.pk)
     form = NewFrameworkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -118,10 +124,6 @@ def change_new(request: AuthedRequest, target: str) -> HttpResponse:
 def change_propose_deletion(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose deletion" on a framework page: a delete draft, with the reason reviewers read."""
     framework = _framework(request, target, name)
-    # Before the form is read: an auditor is refused whatever was posted.
-    services.change_request_check_editor(
-        user=request.user, target_id=framework.target_id, framework_name=name
-    )
     form = DeletionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
