@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from frameworks.models import Role, Target, TargetRole
 
@@ -94,6 +95,18 @@ def has_any_role(user: User | AnonymousUser) -> bool:
 def require(user: User | AnonymousUser, action: Action, target: Target | None) -> None:
     if not can(user, action, target):
         raise PermissionDenied(f"You may not {action} here.")
+
+
+#: What someone without a role on a target is told about anything of it, existing or not.
+NOT_FOUND = "Nothing here, or nothing you may see."
+
+
+def require_visible(user: User | AnonymousUser, target: Target | None) -> None:
+    """404 unless `user` may view `target`: to someone with no role there, a target's
+    frameworks, changes, events and exports do not exist, whether they do or not, so every
+    URL naming one answers the same 404 (``views.refusals`` applies it to refusals too)."""
+    if target is None or not can(user, Action.VIEW, target):
+        raise Http404(NOT_FOUND)
 
 
 def can_anywhere(user: User | AnonymousUser, action: Action) -> bool:

@@ -184,7 +184,11 @@ def test_filters_alone_and_combined(varied, auditor, query, expected):
         ("kind=nonsense", "Event kind: Select a valid choice."),
         ("target=nowhere", "Account and Region: Select a valid choice."),
         ("since=2026-03-02&until=2026-03-01", "The end of the date range is before its start."),
-        ("q=" + "x" * 300, "Search reasons, comments and AWS errors: Ensure this value"),
+        (
+            "q=" + "x" * 300,
+            "Search reasons, comments and AWS errors: This text is 300 characters long; at "
+            "most 200 are kept.",
+        ),
         ("before=abc&after=-1", None),
         ("before=99999999999999999999999", None),
     ],

@@ -27,11 +27,13 @@ from tests.factories import change_in, live_framework, submitted, user
 
 pytestmark = pytest.mark.django_db
 
-OK, REFUSED, DENIED = "ok", "refused", "403"
+OK, REFUSED, DENIED, HIDDEN = "ok", "refused", "403", "404"
 
 ACTIONS = ["submit", "approve", "reject", "reopen", "withdraw", "rebase", "comment", "start-from"]
 STATES = ["draft", "submitted", "approved", "stale", "rejected", "withdrawn", "applied"]
 ROLES = ["author", "other_editor", "approver", "auditor", "admin", "outsider", "foreign_approver"]
+# No role on the change's target: to them the change does not exist.
+STRANGERS = {"outsider", "foreign_approver"}
 
 # Who may, and from which states: the review's state table (frameworks/services/__init__.py).
 WHO = {
@@ -65,6 +67,8 @@ TO = {
 
 
 def expected(action: str, role: str, state: str) -> str:
+    if role in STRANGERS:
+        return HIDDEN
     if role not in WHO[action]:
         return DENIED
     if state not in FROM[action]:
@@ -106,6 +110,14 @@ def test_every_action_by_every_role_in_every_state(action, role, state, people):
 
     after = ChangeRequest.objects.get(pk=change.pk)
     outcome = expected(action, role, state)
+    if outcome == HIDDEN:
+        missing = reverse(f"frameworks:change-{action}", args=[change.pk + 1000])
+        nothing = client_for(actor).post(missing, post_data(action, change))
+        assert (response.status_code, nothing.status_code) == (404, 404)
+        assert response.content == nothing.content
+        assert after.state == state and after.version == change.version
+        assert not HistoryEvent.objects.filter(id__gt=before, outcome=Outcome.OK).exists()
+        return
     if outcome == DENIED:
         assert response.status_code == 403
         assert "Not allowed" in response.content.decode()
@@ -149,11 +161,11 @@ def test_the_page_offers_exactly_the_actions_this_viewer_may_take(role, state, p
     change = change_in(state, people)
     response = client_for(people[role]).get(reverse("frameworks:change-detail", args=[change.pk]))
     if role in ("outsider", "foreign_approver"):
-        assert response.status_code == 403
-        assert (
-            "You have no role on the AWS account and Region of this change."
-            in response.content.decode()
-        )
+        # The same answer as for a change that does not exist: nothing says this one does.
+        missing = reverse("frameworks:change-detail", args=[change.pk + 1000])
+        nothing = client_for(people[role]).get(missing)
+        assert (response.status_code, nothing.status_code) == (404, 404)
+        assert response.content == nothing.content
         return
     assert response.status_code == 200
     allowed = {action for action in ACTIONS if expected(action, role, state) == OK}

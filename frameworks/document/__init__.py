@@ -53,7 +53,13 @@ from frameworks.document.recording import (
     unrecorded,
 )
 from frameworks.document.status import badge, deployment_sentence, deployment_state
-from frameworks.document.storable import unstorable, unstorable_in
+from frameworks.document.storable import (
+    TEXT_LIMITS,
+    UNSTORABLE_WORDS,
+    text_limit,
+    unstorable,
+    unstorable_in,
+)
 from frameworks.document.tags import TagPlan, review_hash, tag_plan, tags_hash, tags_on_the_way
 from frameworks.document.validation import validate, validate_data
 from frameworks.document.words import (
@@ -70,6 +76,8 @@ __all__ = [
     "MAX_CONTROLS",
     "MAX_FRAMEWORKS",
     "NOTHING",
+    "TEXT_LIMITS",
+    "UNSTORABLE_WORDS",
     "WARNING",
     "Change",
     "Control",
@@ -115,6 +123,7 @@ __all__ = [
     "tag_plan",
     "tags_hash",
     "tags_on_the_way",
+    "text_limit",
     "to_api",
     "type_words",
     "unrecorded",

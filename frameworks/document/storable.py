@@ -43,3 +43,31 @@ def unstorable_in(data: object) -> Problem:
         if problem:
             return problem
     return ""
+
+
+#: The longest text each kind of free-text field takes, in characters. The pages' ``maxlength``
+#: attributes (``{% text_limit %}``, or a form field's ``max_length``) and the server's check
+#: (``forms.text``) read these same numbers. Editor fields that AWS limits more tightly keep a
+#: larger limit here, so the document core can still say what AWS allows next to the field.
+TEXT_LIMITS: dict[str, int] = {
+    "comment": 10_000,  # a comment on a change
+    "reason": 4_000,  # why a change (submit, reject, a draft's or a deletion's reason)
+    "note": 2_000,  # an approval note; why reopen or withdraw
+    "retire_reason": 500,  # why a target is retired
+    "line": 2_048,  # any other one-line value: names, tag keys and values, parameters
+    "text": 10_000,  # any other multi-line text: a framework's description
+    "lines": 204_800,  # a list typed one per line (resource ids: AWS takes 100)
+    "document": 2 * 1024 * 1024,  # a framework document pasted as JSON
+}
+
+
+def text_limit(kind: str) -> int:
+    """The longest text a field of ``kind`` (a key of ``TEXT_LIMITS``) takes."""
+    return TEXT_LIMITS[kind]
+
+
+#: What keeps text from being stored, in words that follow a field's name.
+UNSTORABLE_WORDS: dict[str, str] = {
+    "nul": "holds a NUL character (\\0), which cannot be stored",
+    "surrogate": "holds an unpaired surrogate (such as \\ud800), which is not text",
+}

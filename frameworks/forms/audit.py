@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from frameworks.forms.text import TextForm
 from frameworks.models import EventGroup, Outcome, Target
 from frameworks.queries.audit import ACTOR_KINDS, Filters
 
@@ -13,7 +14,7 @@ from frameworks.queries.audit import ACTOR_KINDS, Filters
 MAX_SEARCH = 200
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(TextForm):
     """Every field optional; a bad value is named, and the page shows the rest of the view."""
 
     target = forms.ChoiceField(label="Account and Region", required=False)
@@ -86,7 +87,7 @@ class AuditFilterForm(forms.Form):
 __all__ = ["ACTOR_KINDS", "AuditFilterForm", "PackForm"]
 
 
-class PackForm(forms.Form):
+class PackForm(TextForm):
     """The evidence pack: a period and the targets it covers."""
 
     since = forms.DateField(label="From (UTC)", widget=forms.DateInput(attrs={"type": "date"}))

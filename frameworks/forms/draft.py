@@ -26,6 +26,7 @@ from django.conf import settings
 
 from frameworks import document
 from frameworks.document.catalog import CONTROLS, RESOURCE_TYPES
+from frameworks.forms.text import TextForm
 from frameworks.forms.widgets import Slots
 
 #: Raw name/value rows per control the form can hold. The catalogue's controls take at most
@@ -108,6 +109,7 @@ class LinesField(forms.CharField):
     """A list typed one item per line; blank lines are left out."""
 
     widget = forms.Textarea
+    text_kind = "lines"  # its limit (``forms.text``)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, strip=False, **kwargs)
@@ -152,7 +154,7 @@ class LooseMultipleChoiceField(forms.MultipleChoiceField):
 # --- The framework as a whole -----------------------------------------------------------------
 
 
-class FeedbackForm(forms.Form):
+class FeedbackForm(TextForm):
     """A form the editor can place findings on: ``feedback`` maps a field name (or "row" for
     the form as a whole) to its findings."""
 
@@ -183,10 +185,10 @@ class DraftForm(FeedbackForm):
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     description = MultilineField(label="Description")
-    reason = MultilineField(label="Why this change")
+    reason = MultilineField(label="Why this change", max_length=document.text_limit("reason"))
 
 
-class TagRowForm(forms.Form):
+class TagRowForm(TextForm):
     """One framework tag: a key and a value, kept exactly as typed (the core judges them)."""
 
     key = text(label="Key")
@@ -215,7 +217,7 @@ def tag_formset(data: Any = None, *, tags: dict[str, str] | None = None) -> form
     return TagFormSet(initial=rows, prefix="tags")
 
 
-class NewFrameworkForm(forms.Form):
+class NewFrameworkForm(TextForm):
     """The name of a new framework, chosen first: AWS cannot rename one later, so a draft keeps
     the name it was opened with. The service checks it with the document core."""
 
@@ -276,12 +278,14 @@ def _check_storable(data: object) -> None:
         raise forms.ValidationError(_UNSTORABLE_JSON[problem], code=problem)
 
 
-class JsonDraftForm(forms.Form):
+class JsonDraftForm(TextForm):
     """The draft as one JSON document (the API form)."""
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    text = MultilineField(label="Framework document (JSON)")
-    reason = MultilineField(label="Why this change")
+    text = MultilineField(
+        label="Framework document (JSON)", max_length=document.text_limit("document")
+    )
+    reason = MultilineField(label="Why this change", max_length=document.text_limit("reason"))
 
     def clean_text(self) -> dict[str, Any]:
         text = self.cleaned_data["text"]
@@ -296,7 +300,7 @@ class JsonDraftForm(forms.Form):
         return read_json_document(text)
 
 
-class ImportForm(forms.Form):
+class ImportForm(TextForm):
     """A JSON file (API or CloudFormation form) to replace the draft's document."""
 
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
@@ -324,10 +328,12 @@ class ImportForm(forms.Form):
         return read_json_document(text)
 
 
-class DeletionForm(forms.Form):
+class DeletionForm(TextForm):
     """Why a framework should be deleted."""
 
-    reason = MultilineField(label="Why delete this framework")
+    reason = MultilineField(
+        label="Why delete this framework", max_length=document.text_limit("reason")
+    )
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"]

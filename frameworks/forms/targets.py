@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from frameworks.forms.text import TextModelForm
 from frameworks.models import Target
 
 # Addresses under /frameworks/ that a target's slug would shadow.
@@ -39,7 +40,7 @@ class EmailListField(forms.CharField):
                 ) from None
 
 
-class TargetForm(forms.ModelForm):
+class TargetForm(TextModelForm):
     endpoint_url = forms.URLField(
         label="Endpoint URL",
         required=False,

@@ -224,8 +224,24 @@ def require_state(call: Call, change: ChangeRequest, *states: str, what: str) ->
     raise call.refuse(message, f"not_{'_or_'.join(states)}")
 
 
+def require_text(call: Call, text: str, kind: str, label: str) -> str:
+    """``text`` stripped, refused when the database cannot keep it (``document.unstorable``)
+    or it is longer than fields of ``kind`` take (``document.TEXT_LIMITS``, the numbers the
+    forms check first): the same rule for whichever caller, forms or not."""
+    text = (text or "").strip()
+    problem = document.unstorable(text)
+    if problem:
+        raise call.refuse(f"{label} {document.UNSTORABLE_WORDS[problem]}.", "unstorable")
+    limit = document.text_limit(kind)
+    if len(text) > limit:
+        raise call.refuse(
+            f"{label} is {len(text):,} characters long; at most {limit:,} are kept.", "too_long"
+        )
+    return text
+
+
 def require_reason(call: Call, reason: str, what: str) -> str:
-    reason = (reason or "").strip()
+    reason = require_text(call, reason, "reason", "The reason")
     if not reason:
         raise call.refuse(f"Give a reason to {what}.", "reason_required")
     return reason

@@ -31,6 +31,7 @@ from frameworks.services.base import (
     require_author,
     require_reason,
     require_state,
+    require_text,
     service,
 )
 from frameworks.services.drafts import findings_for, findings_json, kind_for, live_version
@@ -190,8 +191,9 @@ def change_request_reopen(*, user: User, change_id: int, reason: str = "") -> Ch
     the author is about to change it."""
     call, change = load_for_user(user, "reopen", change_id)
     guard_reopen(call, change)
+    reason = require_text(call, reason, "note", "The reason")
     move(call, change, to=ChangeState.DRAFT)
-    why = reason.strip() or "The author reopened the change to edit it."
+    why = reason or "The author reopened the change to edit it."
     entries = [
         history.Entry(Event.REOPENED, call.actor, change_request=change, details={"reason": why})
     ]
@@ -249,6 +251,7 @@ def change_request_withdraw(*, user: User, change_id: int, reason: str = "") -> 
     """See ``guard_withdraw``: the author, or an admin once the change is approved."""
     call, change = load_for_user(user, "withdraw", change_id)
     is_author = guard_withdraw(call, change)
+    reason = require_text(call, reason, "note", "The reason")
     state_before = change.state
     move(call, change, to=ChangeState.WITHDRAWN)
     history.append(
@@ -311,6 +314,7 @@ def change_request_approve(
     once) the change is approved. Approving again what one already approved does nothing."""
     call, change = load_for_user(user, "approve", change_id)
     guard_review(call, change, content_hash, "approve")
+    reason = require_text(call, reason, "note", "The note")
     mine = [a for a in change.current_decisions() if a.reviewer_id == user.pk]
     if mine and mine[0].decision == Decision.APPROVE and mine[0].content_hash == content_hash:
         return change
@@ -388,7 +392,7 @@ def change_request_comment(*, user: User, change_id: int, body: str) -> Comment:
     """Editors, approvers and admins of the target discuss a change; auditors only read."""
     call, change = load_for_user(user, "comment", change_id)
     guard_comment(call, change)
-    body = body.strip()
+    body = require_text(call, body, "comment", "The comment")
     if not body:
         raise call.refuse("Write something to comment.", "empty_comment")
     comment = Comment.objects.create(

@@ -7,13 +7,20 @@ import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from frameworks import checkpoints, evidence, exports, queries, services
+from frameworks.forms import named_errors
 from frameworks.forms.audit import AuditFilterForm, PackForm
 from frameworks.queries import audit
 from frameworks.views.http import AuthedRequest
@@ -94,10 +101,16 @@ def _pretty(value: object) -> str:
 
 
 @require_GET
-def audit_export(request: AuthedRequest, fmt: str) -> StreamingHttpResponse:
+def audit_export(request: AuthedRequest, fmt: str) -> HttpResponseBase:
     """The view as a file: recorded first, then streamed, so it ends with the rows that were
-    there when it started and never includes its own record."""
-    scope, _, filters = _view(request)
+    there when it started and never includes its own record. A filter that does not clean
+    is a 400 naming it: a file of some other view than the one asked for would mislead."""
+    scope, form, filters = _view(request)
+    if form.errors:
+        problems = " ".join(named_errors(form))
+        return HttpResponseBadRequest(
+            f"Nothing was exported: {problems}", content_type="text/plain; charset=utf-8"
+        )
     content_type, chunks = _EXPORTS[fmt]
     record = services.history_record_export(
         user=request.user, what=fmt, filters=filters.as_params()

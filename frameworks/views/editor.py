@@ -13,11 +13,11 @@ tab since is refused instead of overwritten.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from frameworks import document, services
+from frameworks import access, document, services
 from frameworks.forms import (
     DeletionDraftForm,
     DeletionForm,
@@ -45,12 +45,28 @@ from frameworks.views.http import AuthedRequest
 from frameworks.views.refusals import answers_refusals
 
 
+def _framework(request: AuthedRequest, target: str, name: str) -> Framework:
+    """The framework the URL names, with its target, once the service has said this user may
+    propose changes to it (refused and recorded if not; to someone with no role there the
+    refusal is the same 404 as for a framework that does not exist, ``answers_refusals``)."""
+    framework = (
+        Framework.objects.select_related("target").filter(target__slug=target, name=name).first()
+    )
+    if framework is None:
+        raise Http404(access.NOT_FOUND)
+    # Before anything else is read or looked up: an auditor is refused whatever was posted.
+    services.change_request_check_editor(
+        user=request.user, target_id=framework.target_id, framework_name=name
+    )
+    return framework
+
+
 @require_POST
 @answers_refusals
 def change_propose(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose a change" on a framework page: the editor's own draft of it if there is one,
     else a new draft prefilled with the current document."""
-    framework = get_object_or_404(Framework, target__slug=target, name=name)
+    framework = _framework(request, target, name)
     mine = ChangeRequest.objects.filter(
         target=framework.target_id,
         framework_name=name,
@@ -74,11 +90,14 @@ def change_propose(request: AuthedRequest, target: str, name: str) -> HttpRespon
 @answers_refusals
 def change_new(request: AuthedRequest, target: str) -> HttpResponse:
     """A new framework on a target: its name first (AWS cannot rename one), then the editor."""
-    target_obj = get_object_or_404(Target, slug=target)
+    target_obj = Target.objects.filter(slug=target).first()
+    if target_obj is None:
+        raise Http404(access.NOT_FOUND)
+    # Before the form is read: an auditor is refused whatever was posted, and someone with no
+    # role there gets the 404 of a missing target (both recorded by the service).
+    services.change_request_check_editor(user=request.user, target_id=target_obj.pk)
     form = NewFrameworkForm(request.POST or None)
-    if request.method == "GET":
-        services.change_request_check_editor(user=request.user, target_id=target_obj.pk)
-    elif form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             change = services.change_request_create_draft(
                 user=request.user,
@@ -104,15 +123,9 @@ def change_new(request: AuthedRequest, target: str) -> HttpResponse:
 @answers_refusals
 def change_propose_deletion(request: AuthedRequest, target: str, name: str) -> HttpResponse:
     """ "Propose deletion" on a framework page: a delete draft, with the reason reviewers read."""
-    framework = get_object_or_404(
-        Framework.objects.select_related("target"), target__slug=target, name=name
-    )
+    framework = _framework(request, target, name)
     form = DeletionForm(request.POST or None)
-    if request.method == "GET":
-        services.change_request_check_editor(
-            user=request.user, target_id=framework.target_id, framework_name=name
-        )
-    elif form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             change = services.change_request_create_draft(
                 user=request.user,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from frameworks import access, document, queries, services
@@ -16,8 +16,11 @@ from frameworks.views.http import AuthedRequest
 
 
 def _get_target_for(request: AuthedRequest, slug: str, action: Action) -> Target:
-    """The target, or 404 if it does not exist, or 403 if this user may not do `action` to it."""
-    target = get_object_or_404(Target, slug=slug)
+    """The target; 404 if it does not exist or this user has no role on it
+    (``access.require_visible``), 403 if they may see it but not do `action` to it."""
+    target = Target.objects.filter(slug=slug).first()
+    access.require_visible(request.user, target)
+    assert target is not None
     access.require(request.user, action, target)
     return target
 
@@ -41,15 +44,13 @@ def _before(request: AuthedRequest) -> int | None:
 
 @require_GET
 def framework_detail(request: AuthedRequest, target: str, name: str) -> HttpResponse:
-    # The framework and its target in one query; when there is no such framework, the target
-    # still answers first (404, or 403 to someone who may not look at it).
+    # The framework and its target in one query; the same 404 when there is none and when this
+    # user has no role on its target.
     found = Framework.objects.select_related("target").filter(target__slug=target, name=name)
     framework = found.first()
-    if framework is None:
-        _get_target_for(request, target, Action.VIEW)
-        raise Http404("No such framework.")
+    access.require_visible(request.user, framework.target if framework is not None else None)
+    assert framework is not None
     target_obj = framework.target
-    access.require(request.user, Action.VIEW, target_obj)
     page = queries.framework_page(target_obj, name, before=_before(request))
     if request.htmx:
         return render(request, "frameworks/detail.html#history", {"page": page})

@@ -9,6 +9,7 @@ the person's page, nothing having changed. Plain forms that post and redirect: n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,19 @@ from frameworks.views.refusals import forbidden
 
 def _admin_anywhere(request: AuthedRequest) -> bool:
     return access.can_anywhere(request.user, Action.MANAGE)
+
+
+def admins_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Only administrators (of any target) reach a People view; anyone else gets the same 403
+    before anything is looked up, so it says nothing about which people or changes exist."""
+
+    @functools.wraps(view)
+    def guarded(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _admin_anywhere(request):
+            return forbidden(request, "Only administrators see the people and their roles.")
+        return view(request, *args, **kwargs)
+
+    return guarded
 
 
 def _grant_form(request: AuthedRequest, data: Any = None) -> GrantForm:
@@ -138,6 +152,7 @@ def person_grant(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@admins_only
 def person_remove(request: AuthedRequest, pk: int) -> HttpResponse:
     raw = request.POST.get("target", "")
     if raw and not raw.isdigit():
@@ -157,6 +172,7 @@ def person_remove(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@admins_only
 def person_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
     def act() -> str:
         change = services.person_deactivate(user=request.user, person_id=pk)
@@ -166,6 +182,7 @@ def person_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@admins_only
 def person_reactivate(request: AuthedRequest, pk: int) -> HttpResponse:
     def act() -> str:
         change = services.person_reactivate(user=request.user, person_id=pk)
@@ -175,6 +192,7 @@ def person_reactivate(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@admins_only
 def person_password(request: AuthedRequest, pk: int) -> HttpResponse:
     form = PasswordForm(request.POST)
     if not form.is_valid():
@@ -208,10 +226,12 @@ def _decide(request: AuthedRequest, pk: int, confirm: bool) -> HttpResponse:
 
 
 @require_POST
+@admins_only
 def access_change_confirm(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, True)
 
 
 @require_POST
+@admins_only
 def access_change_decline(request: AuthedRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, False)

@@ -2,7 +2,9 @@
 into a response, and ``Answer`` for a helper that has the response already (a damaged form).
 
 A refusal because of who asked (``PermissionRefused``, recorded by the service) is a 403 with
-its sentence; one naming a change that does not exist, a 404; any other (wrong state, no
+its sentence, except to someone with no role on the target it is about: to them it is the same
+404 as for a change or framework that does not exist (``access.require_visible``), so nothing
+tells them what exists; one naming a change that does not exist, a 404; any other (wrong state, no
 reason, a proposal that moved on) is its sentence as a message on the page of the change (or
 of the framework) it was about, nothing having changed. Not a view module: routes nothing.
 """
@@ -19,7 +21,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
-from frameworks import services
+from frameworks import access, services
+from frameworks.access import Action
 from frameworks.views.http import AuthedRequest
 
 P = ParamSpec("P")
@@ -60,6 +63,14 @@ def _page_of(request: AuthedRequest, refusal: services.TransitionRefused) -> str
     return reverse("frameworks:list")
 
 
+def _outside(request: AuthedRequest, refusal: services.PermissionRefused) -> bool:
+    """Whether the refused user has no role on the target the refusal is about."""
+    if refusal.code == "no_role":
+        return True
+    target = refusal.call.target if refusal.call is not None else None
+    return target is not None and not access.can(request.user, Action.VIEW, target)
+
+
 def answers_refusals(
     view: Callable[Concatenate[AuthedRequest, P], HttpResponse],
 ) -> Callable[Concatenate[AuthedRequest, P], HttpResponse]:
@@ -70,10 +81,12 @@ def answers_refusals(
         except Answer as answer:
             return answer.response
         except services.PermissionRefused as refusal:
+            if _outside(request, refusal):
+                raise Http404(access.NOT_FOUND) from None
             return forbidden(request, refusal.message, recorded=True)
         except services.TransitionRefused as refusal:
             if refusal.code == "not_found":
-                raise Http404(refusal.message) from None
+                raise Http404(access.NOT_FOUND) from None
             add = messages.info if refusal.code in _NEWS else messages.error
             add(request, refusal.message)
             return go(request, _page_of(request, refusal))

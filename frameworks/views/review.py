@@ -7,17 +7,27 @@ are ``services.allowed_actions``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from frameworks import access, document, queries, segregation, services
 from frameworks.access import Action
+from frameworks.forms import (
+    ApproveForm,
+    CommentForm,
+    RejectForm,
+    ReopenForm,
+    SubmitForm,
+    WithdrawForm,
+    named_errors,
+)
 from frameworks.models import (
     ChangeKind,
     ChangeRequest,
@@ -28,7 +38,7 @@ from frameworks.models import (
 from frameworks.views.diffs import control_index as _control_index
 from frameworks.views.diffs import side_by_side as _side_by_side
 from frameworks.views.http import AuthedRequest
-from frameworks.views.refusals import answers_refusals, forbidden
+from frameworks.views.refusals import Answer, answers_refusals, forbidden
 
 if TYPE_CHECKING:
     pass
@@ -51,14 +61,19 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
 # --- the change page ------------------------------------------------------------------------
 
 
-def _get_change(pk: int) -> ChangeRequest:
-    """The change with what its page shows, or 404."""
-    return get_object_or_404(
+def _get_change(request: AuthedRequest, pk: int) -> ChangeRequest:
+    """The change with what its page shows; 404 if there is none, or if this user has no role
+    on its target (``access.require_visible``)."""
+    change = (
         ChangeRequest.objects.select_related(
             "target", "framework", "base_version", "proposed_version"
-        ),
-        pk=pk,
+        )
+        .filter(pk=pk)
+        .first()
     )
+    access.require_visible(request.user, change.target if change is not None else None)
+    assert change is not None
+    return change
 
 
 def _documents(
@@ -147,9 +162,7 @@ def _live_parts(request: AuthedRequest, change: ChangeRequest) -> dict[str, Any]
 
 @require_GET
 def change_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    change = _get_change(pk)
-    if not access.can(request.user, Action.VIEW, change.target):
-        return forbidden(request, "You have no role on the AWS account and Region of this change.")
+    change = _get_change(request, pk)
     base, proposed = _documents(change)
     changes = document.diff(base, proposed)
     sides = _side_by_side(base, proposed, changes)
@@ -173,10 +186,13 @@ def change_apply_status(request: AuthedRequest, pk: int) -> HttpResponse:
     change waits or is applied; the page header's state comes with it, and once the change
     has ended since the page was drawn, its buttons, decisions and timeline too, so every part
     of the page agrees without a reload. A browser without JavaScript is sent to the page."""
-    change = get_object_or_404(
-        ChangeRequest.objects.select_related("target", "framework", "base_version"), pk=pk
+    change = (
+        ChangeRequest.objects.select_related("target", "framework", "base_version")
+        .filter(pk=pk)
+        .first()
     )
-    access.require(request.user, Action.VIEW, change.target)
+    access.require_visible(request.user, change.target if change is not None else None)
+    assert change is not None
     if not request.htmx:
         return redirect(reverse("frameworks:change-detail", args=[pk]) + "#apply-status")
     drawn = request.GET.get("drawn", "")
@@ -190,21 +206,34 @@ def change_apply_status(request: AuthedRequest, pk: int) -> HttpResponse:
 # --- the transitions: one POST each ---------------------------------------------------------
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+F = TypeVar("F", bound=forms.Form)
+
+
+def _posted(request: AuthedRequest, pk: int, form_class: type[F]) -> F:
+    """The button's form, read only once the change is known to be one this user may see (to
+    anyone else it is the 404 of a change that does not exist, whatever the body). Text the
+    form refuses is said on the change page (as text to htmx), nothing having changed."""
+    change = ChangeRequest.objects.select_related("target").filter(pk=pk).first()
+    access.require_visible(request.user, change.target if change is not None else None)
+    form = form_class(request.POST)
+    if form.is_valid():
+        return form
+    message = "Nothing was done. " + " ".join(named_errors(form))
+    if request.htmx:
+        raise Answer(HttpResponse(message, status=400, content_type="text/plain; charset=utf-8"))
+    messages.error(request, message)
+    raise Answer(redirect("frameworks:change-detail", pk))
 
 
 @require_POST
 @answers_refusals
 def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = _posted(request, pk, SubmitForm)
     services.change_request_submit(
         user=request.user,
         change_id=pk,
-        reason=request.POST.get("reason", ""),
-        expected_version=_int_or_none(request.POST.get("version")),
+        reason=form.cleaned_data["reason"],
+        expected_version=form.cleaned_data["version"],
     )
     messages.success(
         request, "Submitted for review. The approvers of this account and Region were told."
@@ -215,11 +244,12 @@ def change_submit(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @answers_refusals
 def change_approve(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = _posted(request, pk, ApproveForm)
     change = services.change_request_approve(
         user=request.user,
         change_id=pk,
-        content_hash=request.POST.get("content_hash", ""),
-        reason=request.POST.get("note", ""),
+        content_hash=form.cleaned_data["content_hash"],
+        reason=form.cleaned_data["note"],
     )
     if change.state == ChangeState.APPROVED:
         messages.success(request, "Approved. The change will now be applied to AWS.")
@@ -231,11 +261,12 @@ def change_approve(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @answers_refusals
 def change_reject(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = _posted(request, pk, RejectForm)
     services.change_request_reject(
         user=request.user,
         change_id=pk,
-        content_hash=request.POST.get("content_hash", ""),
-        reason=request.POST.get("reason", ""),
+        content_hash=form.cleaned_data["content_hash"],
+        reason=form.cleaned_data["reason"],
     )
     messages.success(request, "Rejected. The author was told why.")
     return redirect("frameworks:change-detail", pk)
@@ -244,8 +275,9 @@ def change_reject(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @answers_refusals
 def change_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = _posted(request, pk, ReopenForm)
     services.change_request_reopen(
-        user=request.user, change_id=pk, reason=request.POST.get("reason", "")
+        user=request.user, change_id=pk, reason=form.cleaned_data["reason"]
     )
     messages.success(request, "Reopened as a draft. Approvals given so far were dismissed.")
     return redirect("frameworks:change-detail", pk)
@@ -254,8 +286,9 @@ def change_reopen(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @answers_refusals
 def change_withdraw(request: AuthedRequest, pk: int) -> HttpResponse:
+    form = _posted(request, pk, WithdrawForm)
     services.change_request_withdraw(
-        user=request.user, change_id=pk, reason=request.POST.get("reason", "")
+        user=request.user, change_id=pk, reason=form.cleaned_data["reason"]
     )
     messages.success(request, "Withdrawn. Nothing will be applied.")
     return redirect("frameworks:change-detail", pk)
@@ -274,11 +307,10 @@ def change_rebase(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 @answers_refusals
 def change_comment(request: AuthedRequest, pk: int) -> HttpResponse:
-    services.change_request_comment(
-        user=request.user, change_id=pk, body=request.POST.get("body", "")
-    )
+    form = _posted(request, pk, CommentForm)
+    services.change_request_comment(user=request.user, change_id=pk, body=form.cleaned_data["body"])
     if request.htmx:
-        change = _get_change(pk)
+        change = _get_change(request, pk)
         return render(
             request,
             "frameworks/change_detail.html#comment-thread",

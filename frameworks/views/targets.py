@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frameworks import access, queries, services
 from frameworks.access import Action
+from frameworks.forms import RetireForm, named_errors
 from frameworks.forms.targets import TargetForm
 from frameworks.models import Target
 from frameworks.views.http import AuthedRequest
@@ -25,8 +26,11 @@ def _forbidden(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def _get_target(request: AuthedRequest, slug: str) -> Target | None:
-    """The target (404 if there is none), or None when this user does not administer it."""
-    target = get_object_or_404(Target, slug=slug)
+    """The target, or None when this user sees it but does not administer it; 404 if there is
+    none or this user has no role on it (``access.require_visible``)."""
+    target = Target.objects.filter(slug=slug).first()
+    access.require_visible(request.user, target)
+    assert target is not None
     return target if access.can(request.user, Action.MANAGE, target) else None
 
 
@@ -96,9 +100,13 @@ def target_retire(request: AuthedRequest, slug: str) -> HttpResponse:
     target = _get_target(request, slug)
     if target is None:
         return _forbidden(request, "Only administrators of this target may retire it.")
+    form = RetireForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was done. " + " ".join(named_errors(form)))
+        return redirect("frameworks:target-detail", target.slug)
     try:
         services.target_retire(
-            user=request.user, target_id=target.pk, reason=request.POST.get("reason", "")
+            user=request.user, target_id=target.pk, reason=form.cleaned_data["reason"]
         )
     except services.PermissionRefused as refusal:
         return _forbidden(request, refusal.message)

@@ -9,12 +9,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from frameworks import access, document, services
-from frameworks.access import Action
 from frameworks.forms.versions import AsOfForm, CompareForm
 from frameworks.models import Framework, Target
 from frameworks.queries import versions
@@ -26,9 +25,10 @@ PAGE = "frameworks/versions.html"
 
 
 def _target_for(request: AuthedRequest, slug: str) -> Target:
-    """The target, 404 if there is none, 403 for someone who may not view it."""
-    target = get_object_or_404(Target, slug=slug)
-    access.require(request.user, Action.VIEW, target)
+    """The target; the same 404 whether there is none or the person has no role on it."""
+    target = Target.objects.filter(slug=slug).first()
+    access.require_visible(request.user, target)
+    assert target is not None
     return target
 
 
@@ -94,8 +94,10 @@ def framework_start_from_version(
     request: AuthedRequest, target: str, name: str, row: int
 ) -> HttpResponse:
     """A new draft whose proposal is the version history row ``row`` saw. The service checks
-    who may, and records a refusal."""
-    target_obj = get_object_or_404(Target, slug=target)
+    who may, and records a refusal; to someone with no role on the target it does not exist."""
+    target_obj = Target.objects.filter(slug=target).first()
+    if target_obj is None:
+        raise Http404(access.NOT_FOUND)
     change = services.change_request_start_from_version(
         user=request.user, target_id=target_obj.pk, framework_name=name, row_id=row
     )
