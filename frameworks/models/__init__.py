@@ -33,6 +33,7 @@ from frameworks.models.history import (
     events_of,
 )
 from frameworks.models.immutable import ImmutableModel, ImmutableQuerySet, ImmutableRowError
+from frameworks.models.signin import SignInFailures
 from frameworks.models.targets import Framework, FrameworkQuerySet, Role, Target, TargetRole
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "ImmutableRowError",
     "Outcome",
     "Role",
+    "SignInFailures",
     "Target",
     "TargetRole",
     "events_of",

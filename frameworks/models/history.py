@@ -45,6 +45,9 @@ class Event(models.TextChoices):
     REFUSED = "refused", "Refused"
     EXPORTED = "exported", "Exported the history"
     EVIDENCE_PACK = "evidence_pack", "Made an evidence pack"
+    SIGNED_IN = "signed_in", "Signed in"
+    SIGNIN_FAILED = "signin_failed", "Sign-in failed"
+    SIGNIN_LOCKED_OUT = "signin_locked_out", "Locked out of signing in"
 
 
 class EventGroup(models.TextChoices):
@@ -93,6 +96,10 @@ EVENT_GROUPS: dict[str, EventGroup] = {
     Event.TARGET_CONNECTION_TESTED: EventGroup.ACCESS,
     Event.EXPORTED: EventGroup.ACCESS,
     Event.EVIDENCE_PACK: EventGroup.ACCESS,
+    # Signing in: successes, failures per account and window, lockouts (services/signin.py).
+    Event.SIGNED_IN: EventGroup.ACCESS,
+    Event.SIGNIN_FAILED: EventGroup.ACCESS,
+    Event.SIGNIN_LOCKED_OUT: EventGroup.ACCESS,
 }
 
 

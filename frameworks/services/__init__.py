@@ -56,6 +56,11 @@ from frameworks.services.review import (
     change_request_submit,
     change_request_withdraw,
 )
+from frameworks.services.signin import (
+    signin_record_failure,
+    signin_record_lockout,
+    signin_record_success,
+)
 from frameworks.services.sync import SyncResult, sync_all, target_sync
 from frameworks.services.targets import (
     ConnectionTest,
@@ -108,6 +113,9 @@ __all__ = [
     "change_request_withdraw",
     "history_record_export",
     "mirror_document",
+    "signin_record_failure",
+    "signin_record_lockout",
+    "signin_record_success",
     "sync_all",
     "target_add",
     "target_change",
