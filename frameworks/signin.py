@@ -45,6 +45,19 @@ def _address(request: HttpRequest | None) -> str | None:
     return getattr(request, "axes_ip_address", None) or client_address(request)
 
 
+#: Set on a request whose failed sign-in has been counted: django-axes may report the lockout
+#: it caused before or after Django's failure signal reaches this module.
+_COUNTED = "_signin_failure_counted"
+
+
+def _count_failure(request: HttpRequest | None, username: str) -> None:
+    if request is not None:
+        if getattr(request, _COUNTED, False):
+            return
+        setattr(request, _COUNTED, True)
+    signin_record_failure(username=username[:150], address=_address(request))
+
+
 @receiver(user_login_failed)
 def _record_failure(
     sender: object, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
@@ -53,12 +66,14 @@ def _record_failure(
     # No user name: the identity provider's callback failing, not a password guessed.
     if not username:
         return
-    signin_record_failure(username=str(username)[:150], address=_address(request))
+    _count_failure(request, str(username))
 
 
 def _record_lockout(
     sender: object, request: HttpRequest, username: str | None, ip_address: str | None, **kw: Any
 ) -> None:
+    # The attempt that caused the lockout counts in the row that records it.
+    _count_failure(request, str(username or ""))
     signin_record_lockout(username=str(username or "")[:150], address=ip_address)
 
 

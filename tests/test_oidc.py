@@ -13,6 +13,7 @@ import requests
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from frameworks.models import Event, HistoryEvent
 from tests.oidc_provider import CLIENT_ID, Provider, running_provider
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,12 @@ def provider_server() -> Iterator[Provider]:
 def provider(provider_server: Provider, settings: Any) -> Provider:
     for name, value in provider_server.settings().items():
         setattr(settings, name, value)
-    settings.AUTHENTICATION_BACKENDS = [BACKEND, "django.contrib.auth.backends.ModelBackend"]
+    # As config/settings.py orders them: django-axes' lockout check first.
+    settings.AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        BACKEND,
+        "django.contrib.auth.backends.ModelBackend",
+    ]
     settings.OIDC_ROLE_GROUPS = {}
     settings.OIDC_PROVIDER_NAME = "Acme SSO"
     return provider_server
@@ -74,6 +80,12 @@ def test_a_person_signs_in_through_the_provider_and_gets_roles_from_groups(
     )
     sign_in(Client())
     assert sorted(pat.groups.values_list("name", flat=True)) == ["approver"]
+    # Each sign-in is in the history.
+    signed_in = HistoryEvent.objects.filter(event=Event.SIGNED_IN).order_by("id")
+    assert [(r.actor_name, r.details["method"]) for r in signed_in] == [
+        ("pat", "identity provider"),
+        ("pat", "identity provider"),
+    ]
 
 
 def test_without_a_mapping_roles_stay_as_administrators_set_them(provider: Provider) -> None:

@@ -32,10 +32,18 @@ def readme_commands() -> list[str]:
     return commands
 
 
+COMPOSE_SECRETS = {
+    "SECRET_KEY": "x",
+    "SITE_URL": "https://backup.example.com",
+    "DB_OWNER_PASSWORD": "o",
+    "DB_APP_PASSWORD": "a",
+}
 # Commands that need a Docker engine: none here; the client checks what it can without one.
 DOCKER = {
     "docker build -t backup-frameworks-console:latest .",
-    "SECRET_KEY=$(openssl rand -hex 32) SITE_URL=https://backup.example.com docker compose up -d",
+    "SECRET_KEY=$(openssl rand -hex 32) SITE_URL=https://backup.example.com "
+    "DB_OWNER_PASSWORD=$(openssl rand -hex 16) DB_APP_PASSWORD=$(openssl rand -hex 16) "
+    "docker compose up -d",
     "docker compose up -d --scale worker=4",
     "docker compose build && docker compose up -d",
     "docker compose exec db pg_dump -U postgres -Fc frameworks > frameworks-$(date +%F).dump",
@@ -229,7 +237,7 @@ def test_the_docker_commands_as_far_as_the_client_allows(command: str) -> None:
     if "compose" in command:
         if subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
             pytest.skip("the Docker client's compose plugin is not installed here")
-        env = {**os.environ, "SECRET_KEY": "x", "SITE_URL": "https://backup.example.com"}
+        env = {**os.environ, **COMPOSE_SECRETS}
         subprocess.run([docker, "compose", "config", "--quiet"], cwd=ROOT, env=env, check=True)
     else:
         # No engine: the build's context and Dockerfile are checked by tests/test_deploy.py.
