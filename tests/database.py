@@ -26,10 +26,14 @@ _roles: dict[str, dict[str, Any]] = {}
 
 
 def separate_owner() -> bool:
+    """Whether the tests connect as an app role other than the owner."""
     owner_url = settings.DATABASE_OWNER_URL
-    return bool(
-        owner_url and settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    )
+    default = settings.DATABASES["default"]
+    if not owner_url or default["ENGINE"] != "django.db.backends.postgresql":
+        return False
+    if _roles:
+        return True
+    return dj_database_url.parse(owner_url).get("USER") != default.get("USER")
 
 
 def remember_roles() -> None:
