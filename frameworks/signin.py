@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -69,22 +70,13 @@ def _record_failure(
     _count_failure(request, str(username))
 
 
+@receiver(user_locked_out)
 def _record_lockout(
     sender: object, request: HttpRequest, username: str | None, ip_address: str | None, **kw: Any
 ) -> None:
     # The attempt that caused the lockout counts in the row that records it.
     _count_failure(request, str(username or ""))
     signin_record_lockout(username=str(username or "")[:150], address=ip_address)
-
-
-# Connected by name, so this module can be imported before django-axes' app is ready.
-def _connect_lockout() -> None:
-    from axes.signals import user_locked_out
-
-    user_locked_out.connect(_record_lockout, dispatch_uid="frameworks.signin.lockout")
-
-
-_connect_lockout()
 
 
 @receiver(user_logged_in)
