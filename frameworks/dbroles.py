@@ -51,6 +51,22 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_TAKE_OVER = (
+    "DO $$ DECLARE r record; BEGIN "
+    "FOR r IN SELECT c.relname, c.relkind FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') "
+    "AND c.relowner <> '<owner>'::regrole LOOP "
+    "EXECUTE format('ALTER %s %I OWNER TO %I', CASE r.relkind WHEN 'v' THEN 'VIEW' "
+    "WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, r.relname, '<owner>'); END LOOP; "
+    "FOR r IN SELECT p.oid::regprocedure AS signature FROM pg_proc p "
+    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE n.nspname = 'public' AND p.proowner <> '<owner>'::regrole LOOP "
+    "EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.signature, '<owner>'); "
+    "END LOOP; END $$"
+)
+
+
 def create_statements(*, owner: str, app: str, database: str, passwords: bool = False) -> list[str]:
     """Create the two login roles (neither a superuser) and give the database to the owner:
     for a superuser, once. With `passwords`, ``ALTER ROLE ... PASSWORD`` takes each role's
@@ -66,9 +82,13 @@ def create_statements(*, owner: str, app: str, database: str, passwords: bool = 
             f"ALTER ROLE {_quote(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
             "NOREPLICATION NOBYPASSRLS" + (" PASSWORD %s" if passwords else "")
         )
+    literal_owner = owner.replace("'", "''")
     statements += [
         f"ALTER DATABASE {_quote(database)} OWNER TO {_quote(owner)}",
         f"ALTER SCHEMA {SCHEMA} OWNER TO {_quote(owner)}",
+        # A database migrated before by another role (a superuser, as compose used to): its
+        # tables (their indexes and sequences follow) and functions become the owner's.
+        _TAKE_OVER.replace("<owner>", literal_owner),
         # Before PostgreSQL 15 every role may create tables in public.
         f"REVOKE CREATE ON SCHEMA {SCHEMA} FROM PUBLIC",
     ]

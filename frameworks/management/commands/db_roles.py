@@ -101,13 +101,13 @@ class Command(BaseCommand):
         work: list[tuple[str, list[str] | None]] = []
         order = iter(["owner", "app"])
         for sql in statements:
-            if "%s" not in sql:
+            if not sql.endswith(" PASSWORD %s"):
                 work.append((sql, None))
                 continue
             who = next(order)
             if printing:
                 # psql variables: psql -v owner_password=... -v app_password=... -f roles.sql
-                work.append((sql.replace("%s", f":'{who}_password'"), None))
+                work.append((sql.removesuffix("%s") + f":'{who}_password'", None))
             else:
                 work.append((sql, [str(passwords[who])]))
         return work
