@@ -55,9 +55,11 @@ demo: install
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The same suite on the local PostgreSQL and Redis, as CI runs it.
+# The same suite on the local PostgreSQL and Redis, as CI runs it: the owner (a superuser) makes
+# the test database, the tests connect as the app role (README "Database roles").
 test-services: install
-	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	DATABASE_OWNER_URL=$${DATABASE_OWNER_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	DATABASE_URL=$${DATABASE_URL:-postgresql://backup_app@127.0.0.1:5432/test} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import beat_init, worker_init
 
 from config.startup import load_settings
 
@@ -25,3 +26,12 @@ def _make_broker_folders(sender: Celery, **kwargs: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@worker_init.connect
+@beat_init.connect
+def _warn_if_privileged(**kwargs: object) -> None:
+    """Workers and beat log a warning when connected as a superuser or the history's owner."""
+    from frameworks.dbroles import warn_if_privileged
+
+    warn_if_privileged()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -126,6 +127,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "axes",
     "frameworks",
 ]
 
@@ -138,6 +140,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "frameworks.signin.IdleTimeoutMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -145,6 +148,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # A document version changed in the database is answered in words, not a 500.
     "frameworks.middleware.TamperedVersionMiddleware",
+    # Last, as django-axes asks: it turns a lockout into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -191,12 +196,25 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The role that owns the schema and runs migrations, when the product itself connects as a role
+# with fewer rights (the README's "Database roles"): `DATABASE_URL=$DATABASE_OWNER_URL manage.py
+# migrate`, and the tests create and flush their database with it.
+DATABASE_OWNER_URL = envstr("DATABASE_OWNER_URL")
+if DATABASE_OWNER_URL and not DATABASE_OWNER_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured(
+        f"DATABASE_OWNER_URL must be a postgresql:// URL, not {DATABASE_OWNER_URL!r}"
+    )
 
 # --- Auth ------------------------------------------------------------------------------------
+PASSWORD_MIN_LENGTH = envint("PASSWORD_MIN_LENGTH", 12, minimum=8)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Sign-in through the organisation's identity provider (OpenID Connect) when OIDC_RP_CLIENT_ID
 # is set; local passwords stay on unless LOCAL_PASSWORDS is false. See frameworks/oidc.py.
@@ -246,10 +264,35 @@ if not (LOCAL_PASSWORDS or OIDC_ENABLED):
         "nobody could sign in"
     )
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     *(["frameworks.oidc.RoleMappingBackend"] if OIDC_ENABLED else []),
     *(["frameworks.integrity.SealedModelBackend"] if LOCAL_PASSWORDS else []),
 ]
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+
+# --- Sign-in throttling (django-axes; frameworks/signin.py, services/signin.py) -------------
+# After SIGNIN_FAILURE_LIMIT wrong passwords for one account from one address, that account is
+# locked for that address for SIGNIN_COOLOFF_MINUTES: keyed by both, so nobody can lock the
+# approvers out from elsewhere. A success resets the count.
+SIGNIN_FAILURE_LIMIT = envint("SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+SIGNIN_COOLOFF_MINUTES = envint("SIGNIN_COOLOFF_MINUTES", 15, minimum=1)
+# Failures are recorded in the history once per account and window of this many seconds.
+SIGNIN_FAILURE_WINDOW_SECONDS = envint("SIGNIN_FAILURE_WINDOW_SECONDS", 3600, minimum=60)
+# Proxies in front of the console that append the client to X-Forwarded-For (0: none, the
+# connection's own address is the client's).
+SIGNIN_TRUSTED_PROXIES = envint("SIGNIN_TRUSTED_PROXIES", 0)
+AXES_FAILURE_LIMIT = SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "frameworks.views.oidc.locked_out"
+AXES_CLIENT_IP_CALLABLE = "frameworks.signin.client_address"
+# The history records sign-ins; axes keeps only the attempts it counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Signed out after this many seconds without a request (frameworks.signin.IdleTimeoutMiddleware).
+SESSION_IDLE_SECONDS = envint("SESSION_IDLE_SECONDS", 1800, minimum=60)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "frameworks:list"
@@ -260,6 +303,25 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", not (DEBUG or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# HTTPS in production (the README's "Environment" gives the values): off by default, so the
+# demo and a first run over plain HTTP work.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+# The health URLs are called over plain HTTP inside the container (compose, the image).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# "X-Forwarded-Proto: https": the header a TLS-terminating proxy sets, and its value for HTTPS.
+_proxy_header = envstr("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER: tuple[str, str] | None = None
+if _proxy_header:
+    _name, _sep, _value = (part.strip() for part in _proxy_header.partition(":"))
+    if not (_sep and re.fullmatch(r"[A-Za-z0-9-]+", _name) and _value):
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be a header and its value for HTTPS, like "
+            f"'X-Forwarded-Proto: https', not {_proxy_header!r}"
+        )
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.upper().replace("-", "_"), _value)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # A strict policy: no inline script or style, htmx served from static/ with eval off.

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -12,6 +13,13 @@ urlpatterns = [
     # Django's auth URLs, so this login page is the one served.
     path("", include(site_urlpatterns)),
     path("accounts/", include("django.contrib.auth.urls")),
+    # One sign-in page for everything: the admin's own would bypass the console's recording.
+    path(
+        "admin/login/",
+        login_not_required(
+            RedirectView.as_view(pattern_name="login", query_string=True, permanent=False)
+        ),
+    ),
     path("admin/", admin.site.urls),
     path("frameworks/", include("frameworks.urls")),
     path("audit/", include(audit_patterns)),

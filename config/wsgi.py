@@ -8,3 +8,8 @@ from config.startup import load_settings
 
 load_settings()
 application = get_wsgi_application()
+
+# Say so in the log when the web connects as a superuser or the history's owner.
+from frameworks.dbroles import warn_if_privileged  # noqa: E402 - needs the apps loaded
+
+warn_if_privileged()

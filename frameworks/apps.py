@@ -9,7 +9,8 @@ class FrameworksConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_save
 
-        from frameworks import integrity
+        # Registers the deploy check on the database role; connects sign-in's recording.
+        from frameworks import dbroles, integrity, signin  # noqa: F401
 
         # Every password hash saved through Django gets its seal (see frameworks.integrity).
         post_save.connect(

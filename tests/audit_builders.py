@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-
 from frameworks import checkpoints, history
 from frameworks.history import Actor, Entry
 from frameworks.models import Event, HistoryEvent, Outcome, Target
+from tests.database import superuser_cursor
 
 
 def rows(
@@ -45,26 +44,18 @@ def rows(
 def set_time(ids: list[int], when: datetime) -> None:
     """Move rows in time and re-chain everything after them, as if appended then (SQLite and a
     superuser's PostgreSQL session only: the triggers are bypassed)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
+    with superuser_cursor() as cursor:
         cursor.execute(
             "UPDATE frameworks_historyevent SET created_at = %s WHERE id >= %s AND id <= %s",
             [when, min(ids), max(ids)],
         )
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
     rechain(min(ids))
 
 
 def raw(sql: str, params: list[Any] | None = None) -> None:
     """Run SQL past the append-only guard, as someone with the database password would."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
+    with superuser_cursor() as cursor:
         cursor.execute(sql, params or [])
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 def rechain(from_id: int) -> None:

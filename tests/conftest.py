@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.test import Client
 
 from frameworks import aws
 from frameworks.models import Target
+from tests import database
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -72,14 +74,37 @@ def _is_transactional(request: pytest.FixtureRequest) -> bool:
     return bool(_TRANSACTIONAL_FIXTURES & set(request.fixturenames))
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """With DATABASE_OWNER_URL, the test database is created and migrated by the owner
+    (tests/database.py); the tests themselves then connect as the app role."""
+    if database.separate_owner():
+        database.remember_roles()
+        database.connect_as("owner")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    if not database.separate_owner():
+        yield
+        return
+    with django_db_blocker.unblock():
+        database.prepare_test_database()
+    yield
+    # pytest-django drops the test database after this, as the owner.
+    database.connect_as("owner")
+
+
 @pytest.fixture(autouse=True)
 def _flush_past_append_only_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     """A transactional test ends with a flush that TRUNCATEs every table, which the triggers of
-    migration 0004 refuse for the history and the document versions. Just before that flush,
-    this session stops firing triggers (session_replication_role = replica; only a superuser
-    may, so production is not weakened). Django closes the connection right after the flush,
-    so the next test starts with the triggers firing again.
+    migration 0004 refuse for the history and the document versions (and the app role may not
+    send at all). Just before that flush, the connection becomes the owner's (when the tests
+    run as the app role) and stops firing triggers (session_replication_role = replica; only a
+    superuser may, so production is not weakened). Django closes the connection right after
+    the flush, so the next test starts as the app role with the triggers firing again.
     """
+    database.connect_as("app")
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql" or not (
         _is_transactional(request)
     ):
@@ -88,6 +113,7 @@ def _flush_past_append_only_triggers(request: pytest.FixtureRequest) -> Iterator
     # Set up after the database helper, so this teardown runs before its flush.
     request.getfixturevalue("_django_db_helper")
     yield
+    database.connect_as("owner")
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
 

@@ -44,7 +44,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("needs PostgreSQL")  # turned into a failure in CI by the marker's hook
-    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    # A database of its own, made and used by the owner (it is about gunicorn, not grants).
+    base = (settings.DATABASE_OWNER_URL or os.environ["DATABASE_URL"]).rsplit("/", 1)[0]
     name = f"{settings.DATABASES['default']['NAME']}_gunicorn"
     url = f"{base}/{name}"
     import psycopg

@@ -23,6 +23,18 @@ BAD_VALUES = [
     ("DEBUG", "maybe", "DEBUG must be true or false"),
     ("SECURE_COOKIES", "perhaps", "SECURE_COOKIES must be true or false"),
     ("DATABASE_URL", "mysql://db/x", "DATABASE_URL must be a postgresql:// or sqlite:// URL"),
+    ("DATABASE_OWNER_URL", "sqlite:///x", "DATABASE_OWNER_URL must be a postgresql:// URL"),
+    ("PASSWORD_MIN_LENGTH", "4", "PASSWORD_MIN_LENGTH must be at least 8"),
+    ("SIGNIN_FAILURE_LIMIT", "0", "SIGNIN_FAILURE_LIMIT must be at least 1"),
+    ("SIGNIN_COOLOFF_MINUTES", "soon", "SIGNIN_COOLOFF_MINUTES must be a whole number"),
+    ("SIGNIN_FAILURE_WINDOW_SECONDS", "5", "SIGNIN_FAILURE_WINDOW_SECONDS must be at least 60"),
+    ("SIGNIN_TRUSTED_PROXIES", "one", "SIGNIN_TRUSTED_PROXIES must be a whole number"),
+    ("SESSION_IDLE_SECONDS", "10", "SESSION_IDLE_SECONDS must be at least 60"),
+    ("SECURE_SSL_REDIRECT", "sometimes", "SECURE_SSL_REDIRECT must be true or false"),
+    ("SECURE_HSTS_SECONDS", "a year", "SECURE_HSTS_SECONDS must be a whole number"),
+    ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "all", "SECURE_HSTS_INCLUDE_SUBDOMAINS must be true"),
+    ("SECURE_HSTS_PRELOAD", "yes please", "SECURE_HSTS_PRELOAD must be true or false"),
+    ("SECURE_PROXY_SSL_HEADER", "https", "SECURE_PROXY_SSL_HEADER must be a header and its value"),
     ("CELERY_BROKER_URL", "amqp://mq", "CELERY_BROKER_URL must be redis://"),
     ("EDITOR_MAX_CONTROLS", "many", "EDITOR_MAX_CONTROLS must be a whole number"),
     ("AWS_CONNECT_TIMEOUT", "0", "AWS_CONNECT_TIMEOUT must be at least 1"),
@@ -160,7 +172,10 @@ def test_passwords_can_be_off_only_with_a_provider(monkeypatch: pytest.MonkeyPat
     for key, good in PROVIDER.items():
         monkeypatch.setenv(key, good)
     values = runpy.run_path(str(SETTINGS))
-    assert values["AUTHENTICATION_BACKENDS"] == ["frameworks.oidc.RoleMappingBackend"]
+    assert values["AUTHENTICATION_BACKENDS"] == [
+        "axes.backends.AxesStandaloneBackend",
+        "frameworks.oidc.RoleMappingBackend",
+    ]
 
 
 def test_tls_and_ssl_together_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,6 +191,47 @@ def test_smtp_is_chosen_by_naming_a_host(monkeypatch: pytest.MonkeyPatch) -> Non
     values = runpy.run_path(str(SETTINGS))
     assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert (values["EMAIL_HOST"], values["EMAIL_PORT"]) == ("smtp.example.com", 587)
+
+
+#: The production values the README's "HTTPS in production" gives (and an example host).
+PRODUCTION_VALUES = {
+    "SECRET_KEY": "a-long-random-production-like-secret-key-of-sixty-characters!",
+    "ALLOWED_HOSTS": "backup.example.com",
+    "SITE_URL": "https://backup.example.com",
+    "SECURE_SSL_REDIRECT": "1",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "SECURE_HSTS_PRELOAD": "1",
+    "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto: https",
+    "CSRF_TRUSTED_ORIGINS": "https://backup.example.com",
+}
+
+
+def test_check_deploy_with_the_documented_production_values_finds_nothing(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=clean_env(tmp_path, ENV_FILE="", **PRODUCTION_VALUES),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout.strip(), done.stderr) == (
+        "System check identified no issues (0 silenced).",
+        "",
+    )
+
+
+def test_the_https_settings_read_the_proxy_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https")
+    monkeypatch.setenv("SECURE_HSTS_SECONDS", "31536000")
+    values = runpy.run_path(str(SETTINGS))
+    assert values["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert values["SECURE_HSTS_SECONDS"] == 31536000
+    # The health checks of compose and the image call plain HTTP inside the container.
+    assert {"^healthz$", "^readyz$", "^metrics$"} <= set(values["SECURE_REDIRECT_EXEMPT"])
 
 
 # --- the entry points, as processes --------------------------------------------------------

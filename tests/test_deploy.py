@@ -53,7 +53,24 @@ def test_web_worker_and_beat_wait_for_migrate_to_succeed() -> None:
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
         assert depends["db"] == {"condition": "service_healthy"}
         assert depends["redis"] == {"condition": "service_healthy"}
-    assert COMPOSE["services"]["migrate"]["command"] == "python manage.py migrate --noinput"
+    migrate = COMPOSE["services"]["migrate"]
+    steps = migrate["command"].removeprefix("sh -c '").removesuffix("'").split(" && ")
+    assert steps == [
+        "python manage.py db_roles --create --owner-role backup_owner --app-role backup_app",
+        'DATABASE_URL="$$DATABASE_OWNER_URL" python manage.py migrate --noinput',
+        'DATABASE_URL="$$DATABASE_OWNER_URL" python manage.py db_roles --app-role backup_app',
+    ]
+
+
+def test_migrate_makes_the_roles_and_the_others_connect_as_the_app_role() -> None:
+    services = COMPOSE["services"]
+    assert services["migrate"]["environment"]["DATABASE_URL"].startswith("postgresql://postgres:")
+    assert services["migrate"]["environment"]["DATABASE_OWNER_URL"].startswith(
+        "postgresql://backup_owner:"
+    )
+    for name in ["web", "worker", "control", "beat"]:
+        url = services[name]["environment"]["DATABASE_URL"]
+        assert url.startswith("postgresql://backup_app:${DB_APP_PASSWORD:?"), name
 
 
 def test_every_service_has_a_health_check_and_a_restart_policy() -> None:
@@ -75,7 +92,13 @@ def test_compose_requires_the_secrets_it_cannot_guess() -> None:
 
 
 def test_docker_compose_config_accepts_the_file() -> None:
-    env = {**os.environ, "SECRET_KEY": "x", "SITE_URL": "https://backup.example.com"}
+    env = {
+        **os.environ,
+        "SECRET_KEY": "x",
+        "SITE_URL": "https://backup.example.com",
+        "DB_OWNER_PASSWORD": "o",
+        "DB_APP_PASSWORD": "a",
+    }
     subprocess.run(
         [*compose_command(), "config", "--quiet"], cwd=ROOT, env=env, check=True, timeout=60
     )

@@ -31,7 +31,12 @@ def provider_server() -> Iterator[Provider]:
 def provider(provider_server: Provider, settings: Any) -> Provider:
     for name, value in provider_server.settings().items():
         setattr(settings, name, value)
-    settings.AUTHENTICATION_BACKENDS = [BACKEND, "django.contrib.auth.backends.ModelBackend"]
+    # As config/settings.py orders them: django-axes' lockout check first.
+    settings.AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        BACKEND,
+        "django.contrib.auth.backends.ModelBackend",
+    ]
     settings.OIDC_ROLE_GROUPS = {}
     settings.OIDC_PROVIDER_NAME = "Acme SSO"
     return provider_server
@@ -83,6 +88,12 @@ def test_a_person_signs_in_through_the_provider_and_gets_roles_from_groups(
     ]
     [removed] = HistoryEvent.objects.filter(event=Event.ROLE_REMOVED)
     assert (removed.actor_name, removed.details["subject"]) == ("identity provider", "user pat")
+    # Each sign-in is in the history.
+    signed_in = HistoryEvent.objects.filter(event=Event.SIGNED_IN).order_by("id")
+    assert [(r.actor_name, r.details["method"]) for r in signed_in] == [
+        ("pat", "identity provider"),
+        ("pat", "identity provider"),
+    ]
 
 
 def test_without_a_mapping_roles_stay_as_administrators_set_them(provider: Provider) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.compose import compose_command
+from tests.test_configuration import PRODUCTION_VALUES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -32,14 +33,32 @@ def readme_commands() -> list[str]:
     return commands
 
 
+COMPOSE_SECRETS = {
+    "SECRET_KEY": "x",
+    "SITE_URL": "https://backup.example.com",
+    "DB_OWNER_PASSWORD": "o",
+    "DB_APP_PASSWORD": "a",
+}
 # Commands that need a Docker engine: none here; the client checks what it can without one.
 DOCKER = {
     "docker build -t backup-frameworks-console:latest .",
-    "SECRET_KEY=$(openssl rand -hex 32) SITE_URL=https://backup.example.com docker compose up -d",
+    "SECRET_KEY=$(openssl rand -hex 32) SITE_URL=https://backup.example.com "
+    "DB_OWNER_PASSWORD=$(openssl rand -hex 16) DB_APP_PASSWORD=$(openssl rand -hex 16) "
+    "docker compose up -d",
     "docker compose up -d --scale worker=4",
     "docker compose build && docker compose up -d",
     "docker compose exec db pg_dump -U postgres -Fc frameworks > frameworks-$(date +%F).dump",
 }
+# The database roles' procedure: PostgreSQL only, run in order on a database of its own by
+# test_the_database_roles_procedure_runs_as_written.
+POSTGRES = [
+    "DB_OWNER_PASSWORD=... DB_APP_PASSWORD=... .venv/bin/python manage.py db_roles --create "
+    "--owner-role backup_owner --app-role backup_app",
+    "DATABASE_URL=$DATABASE_OWNER_URL .venv/bin/python manage.py migrate",
+    "DATABASE_URL=$DATABASE_OWNER_URL .venv/bin/python manage.py db_roles --app-role backup_app",
+    ".venv/bin/python manage.py db_roles --create --owner-role backup_owner --app-role backup_app "
+    "--print-sql > roles.sql",
+]
 # Long-running make targets: their recipes are checked (make -n), the parts run below.
 MAKE = {"make demo", "make test"}
 # The rest, with their placeholders filled in (see `run`).
@@ -65,6 +84,7 @@ FILLED = {
         "touch {tmp}/history-checkpoints.jsonl && HISTORY_SIGNING_KEY_FILE={tmp}/history-key.pem"
         " .venv/bin/python manage.py verify_history --checkpoints {tmp}/history-checkpoints.jsonl"
     ),
+    ".venv/bin/python manage.py check --deploy": ".venv/bin/python manage.py check --deploy",
     ".venv/bin/python manage.py export_framework TARGET NAME > fw.json": (
         ".venv/bin/python manage.py export_framework prod-eu exampleFramework > {tmp}/fw.json"
     ),
@@ -79,7 +99,7 @@ def command_key(command: str) -> str:
 
 
 def test_the_test_knows_every_readme_command() -> None:
-    known = DOCKER | MAKE | set(FILLED)
+    known = DOCKER | MAKE | set(FILLED) | set(POSTGRES)
     known |= {c for c in readme_commands() if c.startswith(("AWS_SHARED", ".venv/bin/python -m"))}
     assert {command_key(c) for c in readme_commands()} == known
 
@@ -162,6 +182,7 @@ ORDER = [
     ".venv/bin/python manage.py history_key",
     ".venv/bin/python manage.py verify_history --checkpoints history-checkpoints.jsonl "
     "[--public-key pub.pem]",
+    ".venv/bin/python manage.py check --deploy",
 ]
 
 
@@ -212,7 +233,7 @@ def test_the_make_targets_recipes_are_sound(command: str) -> None:
 @pytest.mark.parametrize("command", sorted(DOCKER))
 def test_the_docker_commands_as_far_as_the_client_allows(command: str) -> None:
     if "compose" in command:
-        env = {**os.environ, "SECRET_KEY": "x", "SITE_URL": "https://backup.example.com"}
+        env = {**os.environ, **COMPOSE_SECRETS}
         subprocess.run([*compose_command(), "config", "--quiet"], cwd=ROOT, env=env, check=True)
     else:
         docker = shutil.which("docker")
@@ -221,3 +242,66 @@ def test_the_docker_commands_as_far_as_the_client_allows(command: str) -> None:
         # No engine: the build's context and Dockerfile are checked by tests/test_deploy.py.
         assert subprocess.run([docker, "build", "--help"], capture_output=True).returncode == 0
         assert (ROOT / "Dockerfile").exists() and (ROOT / ".dockerignore").exists()
+
+
+@pytest.mark.postgres
+def test_the_database_roles_procedure_runs_as_written(tmp_path: Path) -> None:
+    """On a database the superuser migrated: the roles made as a superuser, migrate as the
+    owner, the grants; then the product, as the app role with the production values, passes
+    check --deploy, and can work (the readiness check reads and writes)."""
+    import psycopg
+    from django.conf import settings
+
+    superuser_url = settings.DATABASE_OWNER_URL or os.environ["DATABASE_URL"]
+    server, _, _ = superuser_url.rpartition("/")
+    name = f"{settings.DATABASES['default']['NAME']}_roles"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    host = server.rpartition("@")[2]
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "ENV_FILE": "",
+        "DATA_DIR": str(tmp_path),
+        "DEBUG": "1",
+        "DATABASE_URL": f"{server}/{name}",
+        "DATABASE_OWNER_URL": f"postgresql://backup_owner@{host}/{name}",
+        "TMP_DIR": str(tmp_path),
+    }
+    try:
+        # A database the superuser migrated (as compose used to): the procedure takes it over.
+        done = run(".venv/bin/python manage.py migrate --verbosity 0", env)
+        assert done.returncode == 0, done.stderr
+        for command in POSTGRES:
+            done = run(command.replace("> roles.sql", "> {tmp}/roles.sql"), env)
+            assert done.returncode == 0, command + "\n" + done.stdout + done.stderr
+        assert "GRANT USAGE ON SCHEMA public" in (tmp_path / "roles.sql").read_text()
+        production = {
+            **env,
+            **PRODUCTION_VALUES,
+            "DEBUG": "0",
+            "DATABASE_URL": f"postgresql://backup_app@{host}/{name}",
+        }
+        [check] = [c for c in readme_commands() if c.endswith("check --deploy")]
+        done = run(check, production)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.strip() == "System check identified no issues (0 silenced)."
+        # The superuser, by contrast, is named by the check.
+        done = run(check, {**production, "DATABASE_URL": f"{server}/{name}"})
+        assert "frameworks.E101" in done.stderr and done.returncode != 0
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_readme_gives_the_production_values() -> None:
+    section = README.split("### HTTPS in production", 1)[1].split("\n### ", 1)[0]
+    text = re.sub(r"\s+", " ", section)
+    for name, value in PRODUCTION_VALUES.items():
+        if name in {"SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL"}:
+            assert f"`{name}`" in text, name
+        elif " " in value:
+            assert f"{name}='{value}'" in text, name
+        else:
+            assert f"{name}={value}" in text, name

@@ -42,6 +42,7 @@ from frameworks.models.history import (
     events_of,
 )
 from frameworks.models.immutable import ImmutableModel, ImmutableQuerySet, ImmutableRowError
+from frameworks.models.signin import SignInFailures
 from frameworks.models.targets import Framework, FrameworkQuerySet, Role, Target, TargetRole
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "Outcome",
     "PasswordSeal",
     "Role",
+    "SignInFailures",
     "TamperedVersion",
     "Target",
     "TargetRole",

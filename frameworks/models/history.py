@@ -57,6 +57,9 @@ class Event(models.TextChoices):
     PASSWORD_TAMPERED = "password_tampered", "Sign-in refused: password changed outside"
     NOT_APPROVED_REFUSED = "not_approved_refused", "Refused to send what was not approved"
     VERSION_TAMPERED = "version_tampered", "Found a document version changed in the database"
+    SIGNED_IN = "signed_in", "Signed in"
+    SIGNIN_FAILED = "signin_failed", "Sign-in failed"
+    SIGNIN_LOCKED_OUT = "signin_locked_out", "Locked out of signing in"
 
 
 class EventGroup(models.TextChoices):
@@ -119,6 +122,10 @@ EVENT_GROUPS: dict[str, EventGroup] = {
     # The worker refusing rows that were written around the product's services: security.
     Event.NOT_APPROVED_REFUSED: EventGroup.ACCESS,
     Event.VERSION_TAMPERED: EventGroup.ACCESS,
+    # Signing in: successes, failures per account and window, lockouts (services/signin.py).
+    Event.SIGNED_IN: EventGroup.ACCESS,
+    Event.SIGNIN_FAILED: EventGroup.ACCESS,
+    Event.SIGNIN_LOCKED_OUT: EventGroup.ACCESS,
 }
 
 

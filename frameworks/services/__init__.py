@@ -70,6 +70,11 @@ from frameworks.services.review import (
     change_request_submit,
     change_request_withdraw,
 )
+from frameworks.services.signin import (
+    signin_record_failure,
+    signin_record_lockout,
+    signin_record_success,
+)
 from frameworks.services.sync import SyncResult, sync_all, target_sync
 from frameworks.services.targets import (
     ConnectionTest,
@@ -135,6 +140,9 @@ __all__ = [
     "role_grant",
     "role_remove",
     "roles_from_identity_provider",
+    "signin_record_failure",
+    "signin_record_lockout",
+    "signin_record_success",
     "sync_all",
     "target_add",
     "target_change",
