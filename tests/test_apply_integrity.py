@@ -41,6 +41,7 @@ from tests.applying import (
     draft_update,
 )
 from tests.conftest import client_for
+from tests.database import superuser_cursor
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +61,11 @@ def _fast(settings):
 
 @contextmanager
 def as_the_app() -> Iterator[Any]:
-    """Raw SQL on the app's own connection. PostgreSQL's append-only trigger on document
-    versions is switched off, as the app's credentials can do while they are a superuser's."""
+    """Raw SQL on the app's own connection, with only what its credentials may do (in CI, the
+    app role of ``manage.py db_roles``: it may insert document versions and update change
+    requests and approvals, not edit a stored version)."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        try:
-            yield cursor
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET session_replication_role = DEFAULT")
+        yield cursor
 
 
 def run(change: ChangeRequest) -> apply.ApplyResult:
@@ -202,7 +198,8 @@ def test_an_approved_change_repointed_at_another_framework_is_refused(
 
 
 def test_a_version_edited_in_place_is_refused_on_read(change, approver, emulator):
-    with as_the_app() as cursor:
+    # Stored versions are append-only: editing one takes a database superuser's credentials.
+    with superuser_cursor() as cursor:
         cursor.execute(
             "UPDATE frameworks_documentversion SET document = %s WHERE id = %s",
             [json.dumps(other_document(4444)), change.proposed_version_id],
@@ -222,7 +219,8 @@ def test_a_version_edited_in_place_is_refused_on_read(change, approver, emulator
 
 def test_a_version_edited_with_its_hash_recomputed_is_not_what_was_approved(change, emulator):
     edited = other_document(4545)
-    with as_the_app() as cursor:
+    # Stored versions are append-only: editing one takes a database superuser's credentials.
+    with superuser_cursor() as cursor:
         cursor.execute(
             "UPDATE frameworks_documentversion SET document = %s, content_hash = %s WHERE id = %s",
             [
