@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from frameworks import apply
 from tests.applying import approved_update
 from tests.conftest import AXE_SOURCE
+from tests.database import superuser_cursor
 from tests.e2e.conftest import axe_check, log_in
 from tests.test_apply_integrity import as_the_app, insert_version, other_document
 
@@ -46,7 +47,8 @@ def test_an_approver_is_told_a_document_version_was_changed_in_the_database(
     """Not the ``page`` fixture: the one console message a 409 page makes ("Failed to load
     resource") is expected here; anything else on the console still fails, and axe runs."""
     change = approved_update(target, editor, approver, "daily", 7)
-    with as_the_app() as cursor:
+    # Stored versions are append-only: editing one takes a database superuser's credentials.
+    with superuser_cursor() as cursor:
         cursor.execute(
             "UPDATE frameworks_documentversion SET document = %s WHERE id = %s",
             [json.dumps(other_document(4444)), change.proposed_version_id],
