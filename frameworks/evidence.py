@@ -10,8 +10,9 @@ What is in it (``summary.html`` says the same to a person):
 - ``changes/<id>/base.json`` and ``proposed.json``: the stored document versions each change
   started from and proposes, exactly as stored (normalised, without name and tags), so the
   verifier recomputes the review hash the approvals bind from them and the change's tags;
-- ``roles.json``: who holds which role on those targets now, and every access event (grants,
-  removals, sign-ins) from the start of the period until the pack was made;
+- ``roles.json``: who held which role on those targets (and everywhere) at the start of the
+  period and now, which accounts were inactive, every grant, removal and account change that
+  took effect in the period, and every access row of the period (``queries.standing``);
 - ``history.jsonl``: the period's rows of those targets, in full;
 - ``chain.jsonl``: every row from the start checkpoint to the end checkpoint, in full where the
   maker may see it, otherwise as its id and hashes only, so nothing can be left out unseen;
@@ -38,7 +39,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from django.contrib.auth.models import Group
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -53,11 +53,10 @@ from frameworks.models import (
     HistoryCheckpoint,
     HistoryEvent,
     HistoryHead,
-    Role,
     Target,
-    TargetRole,
     events_of,
 )
+from frameworks.queries import standing
 from frameworks.queries.audit import Scope, live_row_at
 
 VERIFIER = Path(__file__).with_name("evidence_verify.py")
@@ -247,35 +246,33 @@ def _changes(
     ]
 
 
-def _roles(targets: list[Target], start: datetime, below: int | None) -> dict[str, Any]:
-    everywhere = [
-        {"user": user, "role": role}
-        for role, user in Group.objects.filter(name__in=Role.values)
-        .values_list("name", "user__username")
-        .order_by("name", "user__username")
-        if user
-    ]
-    per_target = [
-        {"user": user, "role": role, "target": slug}
-        for user, role, slug in TargetRole.objects.filter(target__in=targets)
-        .values_list("user__username", "group__name", "target__slug")
-        .order_by("target__slug", "group__name", "user__username")
-    ]
+ROLES_NOTE = (
+    "Roles at the start of the period are the roles now with every access change made since "
+    "undone, newest first. This is exact for changes made through the console's access "
+    "services and the identity provider; a change made outside them (a Django shell, raw SQL) "
+    "is not seen. Both the roles now and at the start are here, with every change in the "
+    "period, so a reader can replay one into the other and check."
+)
+
+
+def _roles(
+    targets: list[Target], start: datetime, end: datetime, below: int | None
+) -> dict[str, Any]:
     events = HistoryEvent.objects.filter(
         Q(target__in=targets) | Q(target__isnull=True),
         event__in=events_of(EventGroup.ACCESS),
         created_at__gte=start,
+        created_at__lt=end,
     )
     if below is not None:
         events = events.filter(id__lt=below)
     return {
-        "note": (
-            "Roles as held when the pack was made. To read who held a role at the start of "
-            "the period, undo the access events below (newest first) from these."
-        ),
-        "every_target": everywhere,
-        "per_target": per_target,
-        "access_events_since_start": [
+        "note": ROLES_NOTE,
+        "now": standing.roles_at(targets, timezone.now()).as_json(),
+        "at_start": standing.roles_at(targets, start).as_json(),
+        "changes_during": standing.changes_between(targets, start, end),
+        # Every access row of the period, sign-ins, refusals and declined requests included.
+        "access_events_during": [
             {
                 "id": row.id,
                 "at": row.created_at,
@@ -355,7 +352,7 @@ def build(
         framework_count = _document_files(writer, targets, start, end)
         changes = _changes(writer, targets, start, end)
         writer.json("changes.json", changes)
-        roles = _roles(targets, start, below)
+        roles = _roles(targets, start, end, below)
         writer.json("roles.json", roles)
         rows = writer.lines("history.jsonl", _period_lines(scope, targets, start, end, below))
         chain = writer.lines(
