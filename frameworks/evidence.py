@@ -251,7 +251,7 @@ ROLES_NOTE = (
     "undone, newest first. This is exact for changes made through the console's access "
     "services and the identity provider; a change made outside them (a Django shell, raw SQL) "
     "is not seen. Both the roles now and at the start are here, with every change in the "
-    "period, so a reader can replay one into the other and check."
+    "period and since its end, so a reader can replay one into the other and check."
 )
 
 
@@ -266,11 +266,14 @@ def _roles(
     )
     if below is not None:
         events = events.filter(id__lt=below)
+    now = timezone.now()
     return {
         "note": ROLES_NOTE,
-        "now": standing.roles_at(targets, timezone.now()).as_json(),
+        "now": standing.roles_at(targets, now).as_json(),
         "at_start": standing.roles_at(targets, start).as_json(),
         "changes_during": standing.changes_between(targets, start, end),
+        # With these, the changes from the start to the roles now are all in the pack.
+        "changes_since_end": standing.changes_between(targets, end, now) if end < now else [],
         # Every access row of the period, sign-ins, refusals and declined requests included.
         "access_events_during": [
             {

@@ -87,6 +87,7 @@ def test_the_pack_shows_the_roles_at_the_start_and_each_change_of_the_period(wor
         ("adam", "create_user", "gina", "", "every target", "alice"),
     ]
     assert all(c["at"] for c in roles["changes_during"])
+    assert roles["changes_since_end"] == []  # the period ends at midnight tonight
     assert "Django shell" in roles["note"] and "now and at the start" in roles["note"]
     # The declined request is still in the period's access events, for the reader.
     assert "access_declined" in {e["event"] for e in roles["access_events_during"]}
@@ -143,3 +144,14 @@ def test_the_reconstruction_takes_the_same_queries_at_any_size(
     with django_assert_num_queries(1):
         changes = changes_between(targets, start, timezone.now())
     assert sum(c["user"].startswith("p") for c in changes) == 3 * count
+
+
+def test_a_past_period_has_the_changes_since_its_end_too(world, auditor):
+    yesterday = (timezone.now() - timedelta(days=1)).date().isoformat()
+    pack = pack_of(client_for(auditor), ["prod-eu"], since=yesterday, until=yesterday)
+    roles = json.loads(pack.read("roles.json"))
+    assert roles["at_start"]["per_target"] == []
+    assert [(c["kind"], c["user"], c["confirmed_by"]) for c in roles["changes_during"]] == [
+        ("grant", "bob", "alice")
+    ]
+    assert [c["user"] for c in roles["changes_since_end"]] == ["carol", "bob", "dave", "gina"]
