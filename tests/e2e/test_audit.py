@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -26,6 +27,10 @@ def test_an_auditor_filters_opens_an_event_exports_and_downloads_the_pack(
     page, auditor, settings, tmp_path
 ):
     signing_key(settings, tmp_path)
+    # The auditor's account is older than the period, so the pack shows their role at its start.
+    type(auditor).objects.filter(pk=auditor.pk).update(
+        date_joined=timezone.now() - timedelta(days=30)
+    )
     prod = make_target("prod-eu", display_name="Production EU")
     rows(30, target=prod, framework="daily", details={"reason": "routine"})
     (failed,) = rows(
@@ -84,3 +89,6 @@ def test_an_auditor_filters_opens_an_event_exports_and_downloads_the_pack(
     page.goto(summary.as_uri())
     expect(page.get_by_role("heading", name=re.compile("Evidence pack"))).to_be_visible()
     expect(page.get_by_role("table").last).to_contain_text("Attempt failed")
+    expect(page.get_by_role("heading", name="Roles at the start of the period")).to_be_visible()
+    expect(page.get_by_role("heading", name="Access changes during the period")).to_be_visible()
+    expect(page.get_by_role("table", name=re.compile("Held at"))).to_contain_text("auditor")
