@@ -88,6 +88,12 @@ def test_the_pack_shows_the_roles_at_the_start_and_each_change_of_the_period(wor
     ]
     assert all(c["at"] for c in roles["changes_during"])
     assert roles["changes_since_end"] == []  # the period ends at midnight tonight
+    # Each change is matched by the chained row that recorded it.
+    recorded = {
+        row["details"].get("access_change_id")
+        for row in map(json.loads, pack.read("history.jsonl").splitlines())
+    }
+    assert {c["access_change_id"] for c in roles["changes_during"]} <= recorded
     assert "Django shell" in roles["note"] and "now and at the start" in roles["note"]
     # The declined request is still in the period's access events, for the reader.
     assert "access_declined" in {e["event"] for e in roles["access_events_during"]}
