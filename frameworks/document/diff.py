@@ -12,7 +12,7 @@ HTML page, a text e-mail and an audit row can all store and render it.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -129,10 +129,17 @@ def _pair(
         left = sorted(base_by_name.get(name, []), key=base.__getitem__)
         right = sorted(proposed_by_name.get(name, []), key=proposed.__getitem__)
         for same in matchers:
+            if not left or not right:
+                break
+            # The unmatched proposed controls by what this matcher compares, each queue in
+            # the order of ``right``: its head is the first one ``right`` holds that matches.
+            waiting: dict[object, deque[int]] = defaultdict(deque)
+            for j in right:
+                waiting[same(proposed[j])].append(j)
             for i in list(left):
-                wanted = same(base[i])
-                match = next((j for j in right if same(proposed[j]) == wanted), None)
-                if match is not None:
+                queue = waiting.get(same(base[i]))
+                if queue:
+                    match = queue.popleft()
                     pairs[match] = i
                     left.remove(i)
                     right.remove(match)

@@ -262,7 +262,9 @@ class _Parser:
             self.wrong("controls", "a list", raw_controls)
             raw_controls = None
         for index, raw in enumerate(raw_controls or ()):
-            control = self.control(f"controls[{index}]", raw)
+            control = _clean_control(raw)
+            if control is None:  # something to report: read it again, naming each problem
+                control = self.control(f"controls[{index}]", raw)
             if control is not None:
                 controls.append(control)
         document = Document(
@@ -295,6 +297,72 @@ class _Parser:
             self.wrong("Properties", "an object", properties)
             raise DocumentError(self.fatal)
         return properties
+
+
+_CONTROL_MEMBER_SET = frozenset(_CONTROL_MEMBERS)
+_PARAMETER_MEMBER_SET = frozenset(_PARAMETER_MEMBERS)
+_SCOPE_MEMBER_SET = frozenset(_SCOPE_MEMBERS)
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _text_list_or_none(value: Any) -> bool:
+    return value is None or (type(value) is list and set(map(type, value)) <= {str})
+
+
+def _clean_scope(value: Any) -> Scope | None:
+    """The scope when ``_Parser.scope`` would note nothing about it, else None."""
+    if type(value) is not dict or not value.keys() <= _SCOPE_MEMBER_SET:
+        return None
+    ids, types, tags = (
+        value.get("ComplianceResourceIds"),
+        value.get("ComplianceResourceTypes"),
+        value.get("Tags"),
+    )
+    if not _text_list_or_none(ids) or not _text_list_or_none(types):
+        return None
+    if tags is not None and (
+        type(tags) is not dict
+        or not set(map(type, tags)) <= {str}
+        or not set(map(type, tags.values())) <= {str}
+    ):
+        return None
+    return Scope(
+        resource_ids=None if ids is None else list(ids),
+        resource_types=None if types is None else list(types),
+        tags=None if tags is None else dict(tags),
+    )
+
+
+def _clean_control(value: Any) -> Control | None:
+    """The control when ``_Parser.control`` would note nothing about it, else None.
+
+    What almost every document is made of, read without building the path of each member
+    (a path is only needed to name a problem); anything unusual goes to the parser, which
+    reads it again and names every problem, so both give the same control."""
+    if type(value) is not dict or not value.keys() <= _CONTROL_MEMBER_SET:
+        return None
+    name = value.get("ControlName")
+    raw_parameters = value.get("ControlInputParameters")
+    if not _text_or_none(name) or (raw_parameters is not None and type(raw_parameters) is not list):
+        return None
+    parameters = []
+    for raw in raw_parameters or ():
+        if type(raw) is not dict or not raw.keys() <= _PARAMETER_MEMBER_SET:
+            return None
+        parameter_name, parameter_value = raw.get("ParameterName"), raw.get("ParameterValue")
+        if not _text_or_none(parameter_name) or not _text_or_none(parameter_value):
+            return None
+        parameters.append(Parameter(parameter_name or "", parameter_value or ""))
+    scope = None
+    raw_scope = value.get("ControlScope")
+    if raw_scope is not None:
+        scope = _clean_scope(raw_scope)
+        if scope is None:
+            return None
+    return Control(name or "", parameters, scope)
 
 
 def _join(path: str, key: str) -> str:

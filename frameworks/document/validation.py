@@ -105,13 +105,17 @@ class _Validator(Checks):
 
     def parameters(self, path: str, control: Control, spec: ControlSpec | None) -> None:
         limits = self.limits
-        self.count(
-            f"{path}.parameters",
-            "parameters",
-            len(control.parameters),
-            limits.parameters,
-            "parameter",
-        )
+        # The model bounds none of these today; an unbounded limit is not asked (the same
+        # answer, without building the path and the call for every parameter).
+        if not limits.parameters.unbounded:
+            self.count(
+                f"{path}.parameters",
+                "parameters",
+                len(control.parameters),
+                limits.parameters,
+                "parameter",
+            )
+        name_limit, value_limit = limits.parameter_name, limits.parameter_value
         seen: set[str] = set()
         given: dict[str, str] = {}
         for index, parameter in enumerate(control.parameters):
@@ -124,8 +128,11 @@ class _Validator(Checks):
                 self.add(where, "parameter.duplicate", f"{name} is given more than once")
                 continue
             seen.add(name)
-            self.text(where, "parameter.name", name, limits.parameter_name)
-            if not self.text(where, "parameter.value", parameter.value, limits.parameter_value):
+            if not name_limit.unbounded:
+                self.text(where, "parameter.name", name, name_limit)
+            if not value_limit.unbounded and not self.text(
+                where, "parameter.value", parameter.value, value_limit
+            ):
                 continue
             parameter_spec = spec.parameters.get(name) if spec else None
             if spec is not None and parameter_spec is None:
