@@ -12,7 +12,7 @@ HTML page, a text e-mail and an audit row can all store and render it.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -131,18 +131,17 @@ def _pair(
         for same in matchers:
             if not left or not right:
                 break
-            # The unmatched proposed controls by what this matcher compares, each queue in
-            # the order of ``right``: its head is the first one ``right`` holds that matches.
-            waiting: dict[object, deque[int]] = defaultdict(deque)
-            for j in right:
-                waiting[same(proposed[j])].append(j)
+            # What this matcher compares of each unmatched proposed control, in the order of
+            # ``right``: ``index`` finds the first one that matches, as a scan of ``right`` would.
+            values = [same(proposed[j]) for j in right]
             for i in list(left):
-                queue = waiting.get(same(base[i]))
-                if queue:
-                    match = queue.popleft()
-                    pairs[match] = i
-                    left.remove(i)
-                    right.remove(match)
+                wanted = same(base[i])
+                if wanted not in values:
+                    continue
+                position = values.index(wanted)
+                del values[position]
+                pairs[right.pop(position)] = i
+                left.remove(i)
         removed.extend(left)
         added.extend(right)
     return pairs, sorted(added), sorted(removed)

@@ -202,18 +202,24 @@ class _Validator(Checks):
             if unit is None:
                 unit = control_spec.parameters[spec.unit_parameter].default
         low, high = spec.bounds(unit)
-        when = (
-            f" when the unit is {unit}" if spec.unit_parameter and unit in spec.unit_ranges else ""
-        )
         number = int(value)
         if low is not None and number < low:
+            when = self.when(spec, unit)
             self.add(
                 where, "parameter.out_of_range", f"must be at least {low}{when}; it is {number}"
             )
         elif high is not None and number > high:
+            when = self.when(spec, unit)
             self.add(
                 where, "parameter.out_of_range", f"must be at most {high}{when}; it is {number}"
             )
+
+    @staticmethod
+    def when(spec: ParameterSpec, unit: str | None) -> str:
+        """The unit a range depends on, in words (made only for a value out of range)."""
+        return (
+            f" when the unit is {unit}" if spec.unit_parameter and unit in spec.unit_ranges else ""
+        )
 
     def items(self, where: str, value: str, spec: ParameterSpec) -> None:
         pattern, code, example = _ITEM_PATTERNS[spec.kind]
