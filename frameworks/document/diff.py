@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from frameworks.document.catalog import CONTROLS
 from frameworks.document.model import Control, ControlKey, Document, Parameter, control_key
@@ -93,6 +94,9 @@ def diff_text(changes: Iterable[Change]) -> str:
     """The changes as plain text, one per line."""
     lines = [f"- {change.text}" for change in changes]
     return "\n".join(lines) if lines else "No changes."
+
+
+_NAME = attrgetter("name")
 
 
 def _title(name: str) -> str:
@@ -220,7 +224,7 @@ def diff(base: Document | None, proposed: Document | None) -> list[Change]:
         )
     base_controls = base.controls if base else []
     proposed_controls = proposed.controls if proposed else []
-    counts = [Counter(c.name for c in controls) for controls in (base_controls, proposed_controls)]
+    counts = [Counter(map(_NAME, controls)) for controls in (base_controls, proposed_controls)]
     repeated = {name for count in counts for name, n in count.items() if n > 1}
 
     def label(control: Control) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -304,14 +305,6 @@ _PARAMETER_MEMBER_SET = frozenset(_PARAMETER_MEMBERS)
 _SCOPE_MEMBER_SET = frozenset(_SCOPE_MEMBERS)
 
 
-def _text_or_none(value: Any) -> bool:
-    return value is None or type(value) is str
-
-
-def _text_list_or_none(value: Any) -> bool:
-    return value is None or (type(value) is list and set(map(type, value)) <= {str})
-
-
 def _clean_scope(value: Any) -> Scope | None:
     """The scope when ``_Parser.scope`` would note nothing about it, else None."""
     if type(value) is not dict or not value.keys() <= _SCOPE_MEMBER_SET:
@@ -321,7 +314,10 @@ def _clean_scope(value: Any) -> Scope | None:
         value.get("ComplianceResourceTypes"),
         value.get("Tags"),
     )
-    if not _text_list_or_none(ids) or not _text_list_or_none(types):
+    # Inline rather than a helper: this runs for every control of every document read.
+    if ids is not None and (type(ids) is not list or not set(map(type, ids)) <= {str}):
+        return None
+    if types is not None and (type(types) is not list or not set(map(type, types)) <= {str}):
         return None
     if tags is not None and (
         type(tags) is not dict
@@ -346,14 +342,18 @@ def _clean_control(value: Any) -> Control | None:
         return None
     name = value.get("ControlName")
     raw_parameters = value.get("ControlInputParameters")
-    if not _text_or_none(name) or (raw_parameters is not None and type(raw_parameters) is not list):
+    if name is not None and type(name) is not str:
+        return None
+    if raw_parameters is not None and type(raw_parameters) is not list:
         return None
     parameters = []
     for raw in raw_parameters or ():
         if type(raw) is not dict or not raw.keys() <= _PARAMETER_MEMBER_SET:
             return None
         parameter_name, parameter_value = raw.get("ParameterName"), raw.get("ParameterValue")
-        if not _text_or_none(parameter_name) or not _text_or_none(parameter_value):
+        if (parameter_name is not None and type(parameter_name) is not str) or (
+            parameter_value is not None and type(parameter_value) is not str
+        ):
             return None
         parameters.append(Parameter(parameter_name or "", parameter_value or ""))
     scope = None
@@ -465,8 +465,11 @@ def scope_key(scope: Scope | None) -> ScopeKey:
     return key
 
 
+_NAME_AND_VALUE = operator.attrgetter("name", "value")
+
+
 def parameters_key(parameters: Iterable[Parameter]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((p.name, p.value) for p in parameters))
+    return tuple(sorted(map(_NAME_AND_VALUE, parameters)))
 
 
 def control_key(control: Control) -> ControlKey:
