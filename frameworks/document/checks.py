@@ -53,7 +53,10 @@ def _all_clean(values: list[str], limit: Limit) -> bool:
     """True when every item is non-empty, unpadded, unique and within ``limit``: the common
     case, checked with C-level scans (``map``, ``set``, list comparison) instead of a Python
     loop. False sends the caller to the item-by-item loop that names each problem."""
-    if not values or not all(values) or len(set(values)) != len(values):
+    if not values:
+        return False
+    unique = set(values)
+    if len(unique) != len(values) or "" in unique:
         return False
     if list(map(str.strip, values)) != values:
         return False
@@ -103,6 +106,8 @@ class Checks:
     def text(self, path: str, code: str, value: str, limit: Limit, *, what: str = "") -> bool:
         """Length and pattern of one string; True when it passed. ``what`` names the value
         in the message when the path alone does not (a tag key)."""
+        if limit.unbounded:  # most of the model's strings: nothing to measure
+            return True
         length = _length(value)
         if limit.min is not None and length < limit.min:
             if length == 0:
@@ -207,13 +212,14 @@ class Checks:
             id_limit = limits.vault_name if vault else limits.resource_id
             self.strings(f"{path}.resource_ids", "scope.resource_id", ids, id_limit)
         if types:
-            self.count(
-                f"{path}.resource_types",
-                "scope.resource_types",
-                len(types),
-                limits.resource_types,
-                "resource type",
-            )
+            if not limits.resource_types.unbounded:  # unbounded in today's model
+                self.count(
+                    f"{path}.resource_types",
+                    "scope.resource_types",
+                    len(types),
+                    limits.resource_types,
+                    "resource type",
+                )
             checked = self.strings(
                 f"{path}.resource_types", "scope.resource_type", types, limits.resource_type
             )

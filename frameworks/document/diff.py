@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from frameworks.document.catalog import CONTROLS
 from frameworks.document.model import Control, ControlKey, Document, Parameter, control_key
@@ -95,6 +96,9 @@ def diff_text(changes: Iterable[Change]) -> str:
     return "\n".join(lines) if lines else "No changes."
 
 
+_NAME = attrgetter("name")
+
+
 def _title(name: str) -> str:
     spec = CONTROLS.get(name)
     return spec.title if spec else name
@@ -129,13 +133,19 @@ def _pair(
         left = sorted(base_by_name.get(name, []), key=base.__getitem__)
         right = sorted(proposed_by_name.get(name, []), key=proposed.__getitem__)
         for same in matchers:
+            if not left or not right:
+                break
+            # What this matcher compares of each unmatched proposed control, in the order of
+            # ``right``: ``index`` finds the first one that matches, as a scan of ``right`` would.
+            values = [same(proposed[j]) for j in right]
             for i in list(left):
                 wanted = same(base[i])
-                match = next((j for j in right if same(proposed[j]) == wanted), None)
-                if match is not None:
-                    pairs[match] = i
-                    left.remove(i)
-                    right.remove(match)
+                if wanted not in values:
+                    continue
+                position = values.index(wanted)
+                del values[position]
+                pairs[right.pop(position)] = i
+                left.remove(i)
         removed.extend(left)
         added.extend(right)
     return pairs, sorted(added), sorted(removed)
@@ -214,7 +224,7 @@ def diff(base: Document | None, proposed: Document | None) -> list[Change]:
         )
     base_controls = base.controls if base else []
     proposed_controls = proposed.controls if proposed else []
-    counts = [Counter(c.name for c in controls) for controls in (base_controls, proposed_controls)]
+    counts = [Counter(map(_NAME, controls)) for controls in (base_controls, proposed_controls)]
     repeated = {name for count in counts for name, n in count.items() if n > 1}
 
     def label(control: Control) -> str:

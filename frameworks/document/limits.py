@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore
@@ -40,6 +40,13 @@ class Limit:
     max: int | None = None
     pattern_text: str | None = None
     pattern: re.Pattern[str] | None = None
+    #: Whether every value passes (no bounds and no pattern): most of the model's strings.
+    #: Worked out once, as the validator asks it of every parameter name and value.
+    unbounded: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        unbounded = self.min is None and self.max is None and self.pattern is None
+        object.__setattr__(self, "unbounded", unbounded)
 
     def merged(self, documented: Limit) -> Limit:
         """This limit where stated, the documented one where not."""

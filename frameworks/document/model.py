@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -262,7 +263,9 @@ class _Parser:
             self.wrong("controls", "a list", raw_controls)
             raw_controls = None
         for index, raw in enumerate(raw_controls or ()):
-            control = self.control(f"controls[{index}]", raw)
+            control = _clean_control(raw)
+            if control is None:  # something to report: read it again, naming each problem
+                control = self.control(f"controls[{index}]", raw)
             if control is not None:
                 controls.append(control)
         document = Document(
@@ -295,6 +298,71 @@ class _Parser:
             self.wrong("Properties", "an object", properties)
             raise DocumentError(self.fatal)
         return properties
+
+
+_CONTROL_MEMBER_SET = frozenset(_CONTROL_MEMBERS)
+_PARAMETER_MEMBER_SET = frozenset(_PARAMETER_MEMBERS)
+_SCOPE_MEMBER_SET = frozenset(_SCOPE_MEMBERS)
+
+
+def _clean_scope(value: Any) -> Scope | None:
+    """The scope when ``_Parser.scope`` would note nothing about it, else None."""
+    if type(value) is not dict or not value.keys() <= _SCOPE_MEMBER_SET:
+        return None
+    ids, types, tags = (
+        value.get("ComplianceResourceIds"),
+        value.get("ComplianceResourceTypes"),
+        value.get("Tags"),
+    )
+    # Inline rather than a helper: this runs for every control of every document read.
+    if ids is not None and (type(ids) is not list or not set(map(type, ids)) <= {str}):
+        return None
+    if types is not None and (type(types) is not list or not set(map(type, types)) <= {str}):
+        return None
+    if tags is not None and (
+        type(tags) is not dict
+        or not set(map(type, tags)) <= {str}
+        or not set(map(type, tags.values())) <= {str}
+    ):
+        return None
+    return Scope(
+        resource_ids=None if ids is None else list(ids),
+        resource_types=None if types is None else list(types),
+        tags=None if tags is None else dict(tags),
+    )
+
+
+def _clean_control(value: Any) -> Control | None:
+    """The control when ``_Parser.control`` would note nothing about it, else None.
+
+    What almost every document is made of, read without building the path of each member
+    (a path is only needed to name a problem); anything unusual goes to the parser, which
+    reads it again and names every problem, so both give the same control."""
+    if type(value) is not dict or not value.keys() <= _CONTROL_MEMBER_SET:
+        return None
+    name = value.get("ControlName")
+    raw_parameters = value.get("ControlInputParameters")
+    if name is not None and type(name) is not str:
+        return None
+    if raw_parameters is not None and type(raw_parameters) is not list:
+        return None
+    parameters = []
+    for raw in raw_parameters or ():
+        if type(raw) is not dict or not raw.keys() <= _PARAMETER_MEMBER_SET:
+            return None
+        parameter_name, parameter_value = raw.get("ParameterName"), raw.get("ParameterValue")
+        if (parameter_name is not None and type(parameter_name) is not str) or (
+            parameter_value is not None and type(parameter_value) is not str
+        ):
+            return None
+        parameters.append(Parameter(parameter_name or "", parameter_value or ""))
+    scope = None
+    raw_scope = value.get("ControlScope")
+    if raw_scope is not None:
+        scope = _clean_scope(raw_scope)
+        if scope is None:
+            return None
+    return Control(name or "", parameters, scope)
 
 
 def _join(path: str, key: str) -> str:
@@ -397,8 +465,11 @@ def scope_key(scope: Scope | None) -> ScopeKey:
     return key
 
 
+_NAME_AND_VALUE = operator.attrgetter("name", "value")
+
+
 def parameters_key(parameters: Iterable[Parameter]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((p.name, p.value) for p in parameters))
+    return tuple(sorted(map(_NAME_AND_VALUE, parameters)))
 
 
 def control_key(control: Control) -> ControlKey:

@@ -105,13 +105,17 @@ class _Validator(Checks):
 
     def parameters(self, path: str, control: Control, spec: ControlSpec | None) -> None:
         limits = self.limits
-        self.count(
-            f"{path}.parameters",
-            "parameters",
-            len(control.parameters),
-            limits.parameters,
-            "parameter",
-        )
+        # The model bounds none of these today; an unbounded limit is not asked (the same
+        # answer, without building the path and the call for every parameter).
+        if not limits.parameters.unbounded:
+            self.count(
+                f"{path}.parameters",
+                "parameters",
+                len(control.parameters),
+                limits.parameters,
+                "parameter",
+            )
+        name_limit, value_limit = limits.parameter_name, limits.parameter_value
         seen: set[str] = set()
         given: dict[str, str] = {}
         for index, parameter in enumerate(control.parameters):
@@ -124,8 +128,11 @@ class _Validator(Checks):
                 self.add(where, "parameter.duplicate", f"{name} is given more than once")
                 continue
             seen.add(name)
-            self.text(where, "parameter.name", name, limits.parameter_name)
-            if not self.text(where, "parameter.value", parameter.value, limits.parameter_value):
+            if not name_limit.unbounded:
+                self.text(where, "parameter.name", name, name_limit)
+            if not value_limit.unbounded and not self.text(
+                where, "parameter.value", parameter.value, value_limit
+            ):
                 continue
             parameter_spec = spec.parameters.get(name) if spec else None
             if spec is not None and parameter_spec is None:
@@ -195,18 +202,24 @@ class _Validator(Checks):
             if unit is None:
                 unit = control_spec.parameters[spec.unit_parameter].default
         low, high = spec.bounds(unit)
-        when = (
-            f" when the unit is {unit}" if spec.unit_parameter and unit in spec.unit_ranges else ""
-        )
         number = int(value)
         if low is not None and number < low:
+            when = self.when(spec, unit)
             self.add(
                 where, "parameter.out_of_range", f"must be at least {low}{when}; it is {number}"
             )
         elif high is not None and number > high:
+            when = self.when(spec, unit)
             self.add(
                 where, "parameter.out_of_range", f"must be at most {high}{when}; it is {number}"
             )
+
+    @staticmethod
+    def when(spec: ParameterSpec, unit: str | None) -> str:
+        """The unit a range depends on, in words (made only for a value out of range)."""
+        return (
+            f" when the unit is {unit}" if spec.unit_parameter and unit in spec.unit_ranges else ""
+        )
 
     def items(self, where: str, value: str, spec: ParameterSpec) -> None:
         pattern, code, example = _ITEM_PATTERNS[spec.kind]
