@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from frameworks.models import Role, Target, TargetRole
@@ -107,6 +108,16 @@ def require_visible(user: User | AnonymousUser, target: Target | None) -> None:
     URL naming one answers the same 404 (``views.refusals`` applies it to refusals too)."""
     if target is None or not can(user, Action.VIEW, target):
         raise Http404(NOT_FOUND)
+
+
+def admins_of(target: Target | None) -> Q:
+    """The active people who administer `target` (None: every target) as a user filter: the
+    admin group, the admin role granted for that target, or superusers. Join the queryset
+    with ``.distinct()``: one person may match through several of these."""
+    q = Q(is_superuser=True) | Q(groups__name=Role.ADMIN)
+    if target is not None:
+        q |= Q(target_roles__target=target, target_roles__group__name=Role.ADMIN)
+    return Q(is_active=True) & q
 
 
 def can_anywhere(user: User | AnonymousUser, action: Action) -> bool:

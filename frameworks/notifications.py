@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
-from frameworks import document
+from frameworks import access, document
 from frameworks.models import ChangeRequest, Role, Target
 
 if TYPE_CHECKING:
@@ -146,17 +146,12 @@ def failure_note(error: dict | None) -> str:
 
 
 def admins_of(target: Target) -> QuerySet:
-    """Active users who are admins of `target` (the admin group, the role granted for this
-    target, or superusers) and have an e-mail address."""
+    """Active users who are admins of `target` (``access.admins_of``) and have an e-mail
+    address."""
     return (
         get_user_model()
-        .objects.filter(is_active=True)
+        .objects.filter(access.admins_of(target))
         .exclude(email="")
-        .filter(
-            Q(groups__name=Role.ADMIN)
-            | Q(is_superuser=True)
-            | Q(target_roles__target=target, target_roles__group__name=Role.ADMIN)
-        )
         .distinct()
         .order_by("pk")
     )

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from frameworks import access
 from frameworks.models import SETS_UP, AccessChange, AccessState, Role, TargetRole
 
 if TYPE_CHECKING:
@@ -122,17 +123,6 @@ def approval_counts(change: ChangeRequest, approval: Approval) -> tuple[bool, st
     return verdict.counts, verdict.reason
 
 
-def counted(change: ChangeRequest, approvals: list[Approval] | None = None) -> list[Approval]:
-    """The approvals of the current proposal that count (all of `approvals` when given)."""
-    chosen = change.current_approvals() if approvals is None else approvals
-    return [v.approval for v in verdicts(change, chosen) if v.counts]
-
-
-def enough(change: ChangeRequest) -> bool:
-    """Do the counted approvals of the current proposal reach the required number?"""
-    return len(counted(change)) >= change.required_approvals
-
-
 def admin_counts(targets: list[Target]) -> dict[int, int]:
     """How many active people administer each of `targets` (everywhere, or on it; superusers
     too). Two queries however many targets."""
@@ -159,11 +149,5 @@ def unguarded(targets: list[Target]) -> list[Target]:
 def four_eyes_guaranteed(target: Target) -> bool:
     """With fewer than two administrators, one of them can set up both sides of a change and
     nobody is there to confirm it: the rule above still holds, but cannot be confirmed away."""
-    on_target = TargetRole.objects.filter(target=target, group__name=Role.ADMIN).values("user_id")
-    admins = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name=Role.ADMIN) | Q(pk__in=on_target))
-        .distinct()
-    )
+    admins = get_user_model().objects.filter(access.admins_of(target)).distinct()
     return admins.count() >= 2  # one query, for a page about one target

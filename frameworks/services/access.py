@@ -27,7 +27,6 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 
 from frameworks import access, history
@@ -137,18 +136,14 @@ def _role(call: Call, role: str) -> Group:
     return group
 
 
-def admins_of(target: Target | None) -> Q:
-    """The active people who administer `target` (None: every target), as a user filter."""
-    q = Q(is_superuser=True) | Q(groups__name=Role.ADMIN)
-    if target is not None:
-        q |= Q(target_roles__target=target, target_roles__group__name=Role.ADMIN)
-    return Q(is_active=True) & q
-
-
 def second_admins(actor: User, target: Target | None) -> int:
     """How many administrators of the scope other than `actor` could confirm a change."""
     return (
-        get_user_model().objects.filter(admins_of(target)).exclude(pk=actor.pk).distinct().count()
+        get_user_model()
+        .objects.filter(access.admins_of(target))
+        .exclude(pk=actor.pk)
+        .distinct()
+        .count()
     )
 
 
