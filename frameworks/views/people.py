@@ -27,17 +27,13 @@ from frameworks.views.http import AuthedRequest
 from frameworks.views.refusals import forbidden
 
 
-def _admin_anywhere(request: AuthedRequest) -> bool:
-    return access.can_anywhere(request.user, Action.MANAGE)
-
-
 def admins_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Only administrators (of any target) reach a People view; anyone else gets the same 403
     before anything is looked up, so it says nothing about which people or changes exist."""
 
     @functools.wraps(view)
     def guarded(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not _admin_anywhere(request):
+        if not access.can_anywhere(request.user, Action.MANAGE):
             return forbidden(request, "Only administrators see the people and their roles.")
         return view(request, *args, **kwargs)
 
@@ -51,9 +47,8 @@ def _grant_form(request: AuthedRequest, data: Any = None) -> GrantForm:
 
 
 @require_GET
+@admins_only
 def people_list(request: AuthedRequest) -> HttpResponse:
-    if not _admin_anywhere(request):
-        return forbidden(request, "Only administrators see the people and their roles.")
     pending = people_queries.pending_changes(request.user)
     context = {
         "people": people_queries.people(request.user),
@@ -87,9 +82,8 @@ def person_new(request: AuthedRequest) -> HttpResponse:
 
 
 @require_GET
+@admins_only
 def person_detail(request: AuthedRequest, pk: int) -> HttpResponse:
-    if not _admin_anywhere(request):
-        return forbidden(request, "Only administrators see the people and their roles.")
     person = people_queries.person(request.user, pk)
     if person is None:
         raise Http404("There is no such person.")
@@ -132,7 +126,7 @@ def _act(request: AuthedRequest, pk: int, act: Callable[[], str]) -> HttpRespons
 
 @require_POST
 def person_grant(request: AuthedRequest, pk: int) -> HttpResponse:
-    if not _admin_anywhere(request):
+    if not access.can_anywhere(request.user, Action.MANAGE):
         return forbidden(request, "Only administrators grant roles.")
     form = _grant_form(request, request.POST)
     if not form.is_valid():
