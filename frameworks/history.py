@@ -12,6 +12,7 @@ rows, so the two kinds of lock are always taken in the same order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import socket
@@ -24,7 +25,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -147,25 +148,91 @@ def row_hash(row: HistoryEvent) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _lock_head() -> HistoryHead:
-    # get_or_create: a transactional test's flush empties this table like every other.
-    head, _ = HistoryHead.objects.select_for_update().get_or_create(
-        pk=1, defaults={"last_id": 0, "last_hash": GENESIS}
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of an append, written once per database: the ORM would compile them
+    again on every append, which costs more than running them. On PostgreSQL the last INSERT
+    and the head's move are one statement (a data-modifying WITH): one round trip less."""
+
+    fields: tuple[Any, ...]
+    lock_head: str
+    insert_prefix: str
+    row_values: str
+    move_head: str
+    insert_moves_head: bool
+
+
+@functools.cache
+def _statements(alias: str) -> _Statements:
+    # Only the models' own table and column names are put into the text; values are params.
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    head = quote(HistoryHead._meta.db_table)
+    table = quote(str(HistoryEvent._meta.db_table))
+    fields = tuple(HistoryEvent._meta.concrete_fields)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return _Statements(
+        fields=fields,
+        lock_head=f"SELECT last_id, last_hash FROM {head} WHERE id = 1{for_update}",  # noqa: S608
+        insert_prefix=f"INSERT INTO {table} ({columns}) VALUES ",  # noqa: S608
+        row_values="(" + ", ".join(["%s"] * len(fields)) + ")",
+        move_head=f"UPDATE {head} SET last_id = %s, last_hash = %s WHERE id = 1",  # noqa: S608
+        insert_moves_head=connection.vendor == "postgresql",
     )
-    return head
+
+
+def _lock_head(statements: _Statements, cursor: Any) -> tuple[int, str]:
+    """The head's (last id, last hash), locked until the transaction ends."""
+    cursor.execute(statements.lock_head)
+    found = cursor.fetchone()
+    if found is None:
+        # A transactional test's flush empties this table like every other.
+        head, _ = HistoryHead.objects.select_for_update().get_or_create(
+            pk=1, defaults={"last_id": 0, "last_hash": GENESIS}
+        )
+        return head.last_id, head.last_hash
+    return int(found[0]), str(found[1])
+
+
+def _insert(statements: _Statements, cursor: Any, rows: list[HistoryEvent]) -> None:
+    """Multi-row INSERTs (as many rows per statement as the database takes), each value
+    prepared by its field as bulk_create would, then the head moved to the last row."""
+    connection = cursor.db
+    params: list[Any] = []
+    for row in rows:
+        params.extend(
+            f.get_db_prep_save(getattr(row, f.attname), connection) for f in statements.fields
+        )
+        row._state.adding, row._state.db = False, connection.alias
+    head = [rows[-1].id, rows[-1].row_hash]
+    width = len(statements.fields)
+    batch = max(1, connection.ops.bulk_batch_size(list(statements.fields), rows))
+    for start in range(0, len(rows), batch):
+        chunk = params[start * width : (start + batch) * width]
+        insert = statements.insert_prefix + ", ".join(
+            [statements.row_values] * (len(chunk) // width)
+        )
+        if start + batch >= len(rows) and statements.insert_moves_head:
+            cursor.execute(f"WITH added AS ({insert}) {statements.move_head}", [*chunk, *head])
+            return
+        cursor.execute(insert, chunk)
+    cursor.execute(statements.move_head, head)
 
 
 def append_many(entries: list[Entry]) -> list[HistoryEvent]:
     """Append rows in order, in the caller's transaction (or a new one): three queries however
-    many rows."""
+    many rows (two on PostgreSQL)."""
     if not entries:
         return []
-    with transaction.atomic(savepoint=False):
-        head = _lock_head()
+    alias = router.db_for_write(HistoryEvent)
+    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cursor:
+        statements = _statements(alias)
+        last_id, last_hash = _lock_head(statements, cursor)
         now = timezone.now()
         correlation_id = _correlation.get() or uuid.uuid4().hex
         rows: list[HistoryEvent] = []
-        prev_hash, next_id = head.last_hash, head.last_id + 1
+        prev_hash, next_id = last_hash, last_id + 1
         for entry in entries:
             change = entry.change_request
             row = HistoryEvent(
@@ -190,8 +257,7 @@ def append_many(entries: list[Entry]) -> list[HistoryEvent]:
             row.row_hash = row_hash(row)
             rows.append(row)
             prev_hash, next_id = row.row_hash, next_id + 1
-        HistoryEvent.objects.bulk_create(rows)
-        HistoryHead.objects.filter(pk=head.pk).update(last_id=rows[-1].id, last_hash=prev_hash)
+        _insert(statements, cursor, rows)
     return rows
 
 

@@ -44,7 +44,9 @@ def _setters(
     change: ChangeRequest, user_ids: set[int]
 ) -> dict[int, list[tuple[int, str, datetime]]]:
     """For each user: who (id, name, when) set up their standing on the change's target
-    without confirmation. One query."""
+    without confirmation. One query, none when there is nobody to ask about."""
+    if not user_ids:
+        return {}
     rows = AccessChange.objects.filter(
         Q(target__isnull=True) | Q(target_id=change.target_id),
         subject_id__in=user_ids,

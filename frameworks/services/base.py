@@ -88,14 +88,13 @@ class Call:
 def load(call: Call, change_id: int) -> ChangeRequest:
     """The change request, or a refusal naming the unknown id."""
     call.change_id = change_id
-    change = (
+    try:
         # The author too: most transitions tell them by e-mail.
-        ChangeRequest.objects.select_related("target", "base_version", "proposed_version", "author")
-        .filter(pk=change_id)
-        .first()
-    )
-    if change is None:
-        raise call.refuse(f"There is no change request #{change_id}.", "not_found")
+        change = ChangeRequest.objects.select_related(
+            "target", "base_version", "proposed_version", "author"
+        ).get(pk=change_id)
+    except ChangeRequest.DoesNotExist:
+        raise call.refuse(f"There is no change request #{change_id}.", "not_found") from None
     call.change, call.target, call.framework_name = change, change.target, change.framework_name
     return change
 
