@@ -32,6 +32,7 @@ Stage hooks (``APPLY_STAGE_HOOK_DIR``) let chaos tests stop a worker at a named 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -39,6 +40,8 @@ import random
 import socket
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -58,6 +61,7 @@ from frameworks.models import (
     Event,
     HistoryEvent,
     TamperedVersion,
+    Target,
 )
 from frameworks.services import live as aws_live
 from frameworks.services import worker
@@ -181,6 +185,9 @@ class _Run:
         # accepted it (this run's call answered, or the live document shows it landed).
         self.sent = False
         self.accepted = False
+        # The first poll's DescribeFramework, sent as soon as the write is answered and while
+        # its answer is being recorded (``send``); ``describe`` takes its result.
+        self.ahead: Future[Live] | None = None
 
     @property
     def target(self) -> Any:
@@ -206,13 +213,16 @@ class _Run:
 
     # --- AWS ---
 
+    def look(self) -> Live:
+        return look(self.target, self.name)
+
     def describe(self, *, record: bool = True) -> Live:
+        """What AWS holds now: the look started ahead, if there is one, else a new one."""
         self.renew()
+        ahead, self.ahead = self.ahead, None
         try:
-            return Live(_answer(aws.describe_framework(self.target, self.name, max_attempts=1)))
+            return ahead.result() if ahead is not None else self.look()
         except aws.AwsError as exc:
-            if exc.code == "ResourceNotFoundException":
-                return Live(None)
             if record:
                 request = {"operation": "DescribeFramework", "FrameworkName": self.name}
                 self.record_error(exc, request)
@@ -308,6 +318,7 @@ class _Run:
             raise
         self.accepted = True
         _stage("after_call", self.change.pk)
+        self.ahead = _look_ahead(self.look)
         worker.change_request_record_attempt(
             change_id=self.change.pk,
             change=self.change,
@@ -507,12 +518,39 @@ class _Run:
         return ApplyResult("failed", detail=error.get("code", ""))
 
 
+def look(target: Target, name: str) -> Live:
+    """DescribeFramework once, as ``Live`` (its document None when AWS has no such
+    framework). Touches no database, so it can run on the look-ahead thread."""
+    try:
+        return Live(_answer(aws.describe_framework(target, name, max_attempts=1)))
+    except aws.AwsError as exc:
+        if exc.code == "ResourceNotFoundException":
+            return Live(None)
+        raise
+
+
 def tampered_details(tampered: TamperedVersion) -> dict[str, Any]:
     return {
         "words": tampered.message,
         "version_id": tampered.version_id,
         "stored_hash": tampered.content_hash,
     }
+
+
+_look_ahead_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _look_ahead(look: Callable[[], Live]) -> Future[Live]:
+    """Run `look` (a DescribeFramework, no database) on a thread of this process, so that the
+    call's network wait and the history write before it overlap: the worker spends that time
+    once instead of twice. The pool is made on first use in each process (after any fork)."""
+    pid = os.getpid()
+    pool = _look_ahead_pools.get(pid)
+    if pool is None:
+        pool = _look_ahead_pools[pid] = ThreadPoolExecutor(
+            max_workers=4, thread_name_prefix="apply-look-ahead"
+        )
+    return pool.submit(look)
 
 
 def _pause(seconds: float) -> None:
@@ -570,20 +608,33 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
     broker may deliver the same message twice and the reconciler may enqueue a change again.
     """
     # A cheap look first: a duplicate message for a change already taken writes nothing.
-    current = ChangeRequest.objects.filter(pk=change_id).values("state", "lease_owner").first()
+    current = (
+        ChangeRequest.objects.select_related("target")
+        .only("state", "lease_owner", "attempts", "framework_name", "target")
+        .filter(pk=change_id)
+        .first()
+    )
     if current is None:
         return ApplyResult("skipped", detail="no such change")
     handoff = ""
-    if current["state"] == ChangeState.APPLYING:
-        owner = current["lease_owner"]
+    if current.state == ChangeState.APPLYING:
+        owner = current.lease_owner
         if retries and owner == handoff_owner(task_id, retries):
             handoff = owner  # our own retry, handed over by the run before
         elif _died_here(owner):
             handoff = owner  # its run died on this machine: no need to wait for the lease
         else:
             return ApplyResult("skipped", detail="another run holds it")
-    elif current["state"] != ChangeState.APPROVED:
-        return ApplyResult("skipped", detail=f"it is {current['state']}")
+    elif current.state != ChangeState.APPROVED:
+        return ApplyResult("skipped", detail=f"it is {current.state}")
+    # What AWS holds is asked while the claim is written: a run that will claim the change
+    # (the look above says it can) spends the claim's time once. Should another run claim it
+    # first, this run's only trace is that one read.
+    first_look = (
+        _look_ahead(functools.partial(look, current.target, current.framework_name))
+        if current.attempts < settings.APPLY_MAX_ATTEMPTS
+        else None
+    )
     owner = _owner(task_id)
     try:
         change = worker.change_request_claim(
@@ -598,6 +649,7 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
     if change.state != ChangeState.APPLYING:
         return ApplyResult("failed", detail="attempts used up")
     run = _Run(change, owner, task_id, retries)  # the claim loaded its target and versions
+    run.ahead = first_look
     _stage("claimed", change_id)
     try:
         try:

@@ -28,7 +28,7 @@ from tests.applying import (
     controls,
     writes,
 )
-from tests.factories import control
+from tests.factories import control, history_appends
 
 pytestmark = pytest.mark.django_db
 
@@ -544,7 +544,7 @@ def test_an_apply_run_costs_the_same_queries_and_parses_at_any_size(
     # transaction with its history row; the change row is read where the lease is checked;
     # its approvals once, where the request is checked against them, with the access changes
     # behind them (the four-eyes rule).
-    with django_assert_num_queries(28):
+    with django_assert_num_queries(16 + history_appends(4)):
         assert apply.change_request_apply(change_id=change.pk, task_id="t").outcome == "applied"
     assert versions == [change.proposed_version_id]  # the approved version, parsed once
     # That version, each DescribeFramework answer (before and after the call), and the
