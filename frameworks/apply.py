@@ -27,6 +27,10 @@ One run, step by step:
    a document version from what AWS reports; FAILED → failed. A run that waited
    ``APPLY_DEPLOYMENT_WAIT_SECONDS`` lets go and retries; the retry finds its own token (step 2).
 
+Steps 2 and 5 each start their first DescribeFramework early, on a look-ahead thread with no
+database (``_look_ahead``): while the claim is written, and while the write's answer is (the
+README's "Applying changes").
+
 Stage hooks (``APPLY_STAGE_HOOK_DIR``) let chaos tests stop a worker at a named stage and kill it.
 """
 
