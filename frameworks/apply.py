@@ -189,8 +189,9 @@ class _Run:
         # accepted it (this run's call answered, or the live document shows it landed).
         self.sent = False
         self.accepted = False
-        # The first poll's DescribeFramework, sent as soon as the write is answered and while
-        # its answer is being recorded (``send``); ``describe`` takes its result.
+        # A DescribeFramework already on its way (``_look_ahead``): the run's first, sent while
+        # the claim was written, or the first poll's, sent while the write's answer is recorded
+        # (``send``). ``describe`` takes its result.
         self.ahead: Future[Live] | None = None
 
     @property
@@ -636,7 +637,7 @@ def change_request_apply(*, change_id: int, task_id: str = "", retries: int = 0)
     # first, this run's only trace is that one read.
     first_look = (
         _look_ahead(functools.partial(look, current.target, current.framework_name))
-        if current.attempts < settings.APPLY_MAX_ATTEMPTS
+        if worker.attempts_left(current, settings.APPLY_MAX_ATTEMPTS)
         else None
     )
     owner = _owner(task_id)

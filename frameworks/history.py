@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
-from django.db.models import Model
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from frameworks import document
@@ -154,7 +155,7 @@ class _Statements:
     again on every append, which costs more than running them. On PostgreSQL the last INSERT
     and the head's move are one statement (a data-modifying WITH): one round trip less."""
 
-    fields: tuple[Any, ...]
+    fields: tuple[Field[Any, Any], ...]
     lock_head: str
     insert_prefix: str
     row_values: str
@@ -168,7 +169,7 @@ def _statements(alias: str) -> _Statements:
     connection = connections[alias]
     quote = connection.ops.quote_name
     head = quote(HistoryHead._meta.db_table)
-    table = quote(str(HistoryEvent._meta.db_table))
+    table = quote(HistoryEvent._meta.db_table)
     fields = tuple(HistoryEvent._meta.concrete_fields)
     columns = ", ".join(quote(str(f.column)) for f in fields)
     for_update = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -182,7 +183,7 @@ def _statements(alias: str) -> _Statements:
     )
 
 
-def _lock_head(statements: _Statements, cursor: Any) -> tuple[int, str]:
+def _lock_head(statements: _Statements, cursor: CursorWrapper) -> tuple[int, str]:
     """The head's (last id, last hash), locked until the transaction ends."""
     cursor.execute(statements.lock_head)
     found = cursor.fetchone()
@@ -195,7 +196,7 @@ def _lock_head(statements: _Statements, cursor: Any) -> tuple[int, str]:
     return int(found[0]), str(found[1])
 
 
-def _insert(statements: _Statements, cursor: Any, rows: list[HistoryEvent]) -> None:
+def _insert(statements: _Statements, cursor: CursorWrapper, rows: list[HistoryEvent]) -> None:
     """Multi-row INSERTs (as many rows per statement as the database takes), each value
     prepared by its field as bulk_create would, then the head moved to the last row."""
     connection = cursor.db
@@ -205,7 +206,7 @@ def _insert(statements: _Statements, cursor: Any, rows: list[HistoryEvent]) -> N
             f.get_db_prep_save(getattr(row, f.attname), connection) for f in statements.fields
         )
         row._state.adding, row._state.db = False, connection.alias
-    head = [rows[-1].id, rows[-1].row_hash]
+    head: list[Any] = [rows[-1].id, rows[-1].row_hash]
     width = len(statements.fields)
     batch = max(1, connection.ops.bulk_batch_size(list(statements.fields), rows))
     for start in range(0, len(rows), batch):
@@ -221,8 +222,8 @@ def _insert(statements: _Statements, cursor: Any, rows: list[HistoryEvent]) -> N
 
 
 def append_many(entries: list[Entry]) -> list[HistoryEvent]:
-    """Append rows in order, in the caller's transaction (or a new one): three queries however
-    many rows (two on PostgreSQL)."""
+    """Append rows in order, in the caller's transaction (or a new one): three queries (two on
+    PostgreSQL), one INSERT more per batch of rows past the database's limit on parameters."""
     if not entries:
         return []
     alias = router.db_for_write(HistoryEvent)

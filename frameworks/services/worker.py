@@ -96,6 +96,11 @@ def _clear_lease() -> dict[str, Any]:
     return {"lease_owner": "", "lease_until": None}
 
 
+def attempts_left(change: ChangeRequest, max_attempts: int) -> bool:
+    """Whether a claim may still try `change` (each claim counts an attempt)."""
+    return change.attempts < max_attempts
+
+
 @service
 def change_request_claim(
     *,
@@ -120,7 +125,7 @@ def change_request_claim(
     )
     if change.state != ChangeState.APPROVED and not taking_over:
         raise call.refuse(f"Change #{change.pk} is {change.state}, not approved.", "not_approved")
-    if change.attempts >= max_attempts:
+    if not attempts_left(change, max_attempts):
         error = {
             "code": "AttemptsExhausted",
             "message": f"Gave up after {change.attempts} attempts.",
