@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -335,6 +335,40 @@ def test_every_exported_row_can_be_rehashed_from_its_columns(varied, auditor):
     for line in lines:
         record = json.loads(line)
         assert row_hash(record) == record["row_hash"]
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 250000, 123456, 999999, 100])
+def test_the_csvs_times_are_what_the_hash_covers_whatever_the_fraction(prod, auditor, microsecond):
+    """The CSV reads ``created_at`` as the database's text: it must still be written exactly
+    as the row's hash covers it (``isoformat`` in UTC, no fraction when it is zero)."""
+    when = (timezone.now() - timedelta(days=2)).replace(microsecond=microsecond)
+    set_time(rows(2, target=prod), when)
+    table = list(csv.DictReader(io.StringIO(_body(client_for(auditor).get("/audit/export.csv")))))
+    hashed = {r.pk: history.canonical(r)["created_at"] for r in HistoryEvent.objects.all()}
+    assert table
+    assert all(r["created_at"] == hashed[int(r["id"])] for r in table)
+    assert sum(r["created_at"] == when.astimezone(UTC).isoformat() for r in table) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-01 09:30:00+00",
+        "2026-03-01 09:30:00.25+00",
+        "2026-03-01 09:30:00.000001+00",
+        "2026-03-01 09:30:00.250000",
+        "2026-03-01 09:30:00",
+        "2026-03-01 11:30:00.5+02",
+        "2026-03-01 09:30:00.5+00:00",
+    ],
+)
+def test_a_stamp_read_as_text_is_written_as_isoformat_in_utc(text):
+    from frameworks.exports import stamp
+
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    assert stamp(text) == moment.astimezone(UTC).isoformat()
 
 
 def test_an_export_shows_each_role_only_what_it_may_view(prod, dev):
