@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 
 from config.startup import load_settings
 
@@ -35,3 +35,16 @@ def _warn_if_privileged(**kwargs: object) -> None:
     from frameworks.dbroles import warn_if_privileged
 
     warn_if_privileged()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task: object = None, **kwargs: object) -> None:
+    """Before and after each task, what Django does before and after each request: close the
+    connections that are past CONN_MAX_AGE or unusable, keep the others (settings'
+    CELERY_DB_REUSE_MAX). A task run eagerly, inside the caller's transaction, is left alone."""
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

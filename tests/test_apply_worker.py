@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from frameworks import apply, services, tasks
@@ -18,6 +19,7 @@ from frameworks.models import ChangeRequest, Event, Framework, HistoryEvent
 from tests.applying import (
     apply_events,
     approve,
+    approved_update,
     backup_client,
     calls,
     controls,
@@ -301,3 +303,52 @@ def test_aws_unreachable_right_after_the_call_never_fails_the_change(
     assert change.attempts == 1
     assert not HistoryEvent.objects.filter(change_request_id=change.pk, event=Event.FAILED)
     assert [c["effective"] for c in writes(emulator)] == [True]
+
+
+@pytest.fixture
+def keeping_worker(tmp_path, django_db_setup, aws_files, emulator_server):
+    """A worker of its own whose connections outlast the test (no beat: nothing else runs)."""
+    with (
+        celery_worker(
+            tmp_path / "worker", aws_files=aws_files, beat=False, DATABASE_CONN_MAX_AGE="3600"
+        ) as running,
+        routed_to(running.queue),
+    ):
+        yield running
+
+
+def _other_backends() -> dict[int, object]:
+    """The worker's connections to this database (every one but this test's): pid and start."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return dict(cursor.fetchall())
+
+
+def test_the_worker_keeps_its_connection_across_tasks_and_replaces_one_the_server_dropped(
+    keeping_worker, target, editor, approver
+):
+    """Celery alone would open a connection for every task (8 ms of every apply here); the
+    worker keeps one, as Django keeps a request's, and a connection the server dropped between
+    tasks is found by the health check and replaced before the next task uses it."""
+    first = approved_update(target, editor, approver, "daily", 7)
+    assert settled(first, keeping_worker).state == "applied"
+    kept = _other_backends()
+    assert kept
+    for days, name in ((10, "weekly"), (11, "monthly")):
+        change = approved_update(target, editor, approver, name, days)
+        assert settled(change, keeping_worker).state == "applied"
+    assert _other_backends() == kept  # no connection opened or closed for those two tasks
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    change = approved_update(target, editor, approver, "yearly", 20)
+    change = settled(change, keeping_worker)
+    assert change.state == "applied" and change.attempts == 1
+    assert [e.event for e in apply_events(change)] == [e.event for e in apply_events(first)]
+    assert set(_other_backends()).isdisjoint(kept)
