@@ -174,6 +174,7 @@ TEMPLATES = [
 
 # --- Database: SQLite by default, PostgreSQL (psycopg 3) from DATABASE_URL -------------------
 DATABASE_URL = envstr("DATABASE_URL")
+DATABASE_CONN_MAX_AGE = envint("DATABASE_CONN_MAX_AGE", 60)
 if DATABASE_URL:
     if not DATABASE_URL.startswith(("postgres://", "postgresql://", "sqlite://")):
         raise ImproperlyConfigured(
@@ -184,7 +185,7 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
             DATABASE_URL,
-            conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+            conn_max_age=DATABASE_CONN_MAX_AGE,
             conn_health_checks=True,
         )
     }

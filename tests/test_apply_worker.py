@@ -318,11 +318,13 @@ def keeping_worker(tmp_path, django_db_setup, aws_files, emulator_server):
 
 
 def _other_backends() -> dict[int, object]:
-    """The worker's connections to this database (every one but this test's): pid and start."""
+    """The worker's connections to this database (its role's, but for this test's own): pid
+    and start. The owner role's connection, which sets the tests' database up, is not one."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, backend_start FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND usename = current_user "
+            "AND pid <> pg_backend_pid()"
         )
         return dict(cursor.fetchall())
 
@@ -345,7 +347,8 @@ def test_the_worker_keeps_its_connection_across_tasks_and_replaces_one_the_serve
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND usename = current_user "
+            "AND pid <> pg_backend_pid()"
         )
     change = approved_update(target, editor, approver, "yearly", 20)
     change = settled(change, keeping_worker)

@@ -24,6 +24,7 @@ BAD_VALUES = [
     ("SECURE_COOKIES", "perhaps", "SECURE_COOKIES must be true or false"),
     ("DATABASE_URL", "mysql://db/x", "DATABASE_URL must be a postgresql:// or sqlite:// URL"),
     ("DATABASE_OWNER_URL", "sqlite:///x", "DATABASE_OWNER_URL must be a postgresql:// URL"),
+    ("DATABASE_CONN_MAX_AGE", "a minute", "DATABASE_CONN_MAX_AGE must be a whole number"),
     ("PASSWORD_MIN_LENGTH", "4", "PASSWORD_MIN_LENGTH must be at least 8"),
     ("SIGNIN_FAILURE_LIMIT", "0", "SIGNIN_FAILURE_LIMIT must be at least 1"),
     ("SIGNIN_COOLOFF_MINUTES", "soon", "SIGNIN_COOLOFF_MINUTES must be a whole number"),
