@@ -165,7 +165,7 @@ def changed_outside(target: Target, names: list[str]) -> None:
     audit = getattr(settings, "SITE_URL", "").rstrip("/") + reverse("audit:page")
     body = (
         f"Sync found {len(names)} framework{'' if len(names) == 1 else 's'} in "
-        f"{target.display_name} ({target.region}) changed in AWS outside this console, so "
+        f"{target.name_and_region} changed in AWS outside this console, so "
         "without its review:\n\n"
         + "".join(f"- {name}\n" for name in names)
         + f"\nSee them on the audit page: {audit}?target={target.slug}&outside=1\n"

@@ -351,3 +351,15 @@ def test_the_notification_addresses_hear_of_every_submission(
         submitted(editor, live_framework(target))
     to = sorted(tuple(message.to) for message in mailoutbox)
     assert to == [(approver.email,), ("team@example.com",)]
+
+
+@pytest.mark.parametrize("url", ["audit:page", "frameworks:change-list"])
+def test_target_choices_name_the_region_once(auditor: User, url: str) -> None:
+    make_target("prod-eu", display_name="Production (eu-west-1)", region="eu-west-1")
+    make_target("prod-us", display_name="Production", region="us-east-1")
+
+    page = client_for(auditor).get(reverse(url)).content.decode()
+
+    assert ">Production (eu-west-1)</option>" in page
+    assert ">Production (us-east-1)</option>" in page
+    assert "(eu-west-1) (eu-west-1)" not in page

@@ -45,9 +45,7 @@ class AuditFilterForm(TextForm):
     def __init__(self, *args: Any, targets: list[Target], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.targets = {t.slug: t for t in targets}
-        choices = [("", "All I may view")] + [
-            (t.slug, f"{t.display_name} ({t.region})") for t in targets
-        ]
+        choices = [("", "All I may view")] + [(t.slug, t.name_and_region) for t in targets]
         self.fields["target"].choices = choices  # type: ignore[attr-defined]
 
     def clean_actor(self) -> str:
@@ -107,7 +105,7 @@ class PackForm(TextForm):
         super().__init__(*args, **kwargs)
         self.all_targets = targets
         self.fields["targets"].choices = [  # type: ignore[attr-defined]
-            (t.slug, f"{t.display_name} ({t.region})") for t in targets
+            (t.slug, t.name_and_region) for t in targets
         ]
 
     def clean(self) -> dict[str, Any]:

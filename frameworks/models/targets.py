@@ -119,6 +119,14 @@ class Target(models.Model):
         return self.display_name
 
     @property
+    def name_and_region(self) -> str:
+        """The name with the Region after it, where lists of targets need both, unless the
+        name already says it ("Production (eu-west-1)" is not shown twice)."""
+        if self.region and self.region in self.display_name:
+            return self.display_name
+        return f"{self.display_name} ({self.region})"
+
+    @property
     def credentials_label(self) -> str:
         source = f"profile {self.profile}" if self.profile else "default credential chain"
         return f"role {self.role_arn} through the {source}" if self.role_arn else source
