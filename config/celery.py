@@ -37,6 +37,18 @@ def _warn_if_privileged(**kwargs: object) -> None:
     warn_if_privileged()
 
 
+@beat_init.connect
+def _checkpoint_as_beat_starts(**kwargs: object) -> None:
+    """Beat anchors the history as it starts, not one interval later: after a deploy or a
+    restart the chain would otherwise go unanchored for the downtime plus a whole interval (and
+    the audit page would say no checkpoint exists). Beat sends it, so there is still one writer."""
+    from django.conf import settings
+
+    from frameworks.tasks import history_checkpoint
+
+    history_checkpoint.apply_async(expires=float(settings.HISTORY_CHECKPOINT_SECONDS))
+
+
 @task_prerun.connect
 @task_postrun.connect
 def _close_old_connections(task: object = None, **kwargs: object) -> None:

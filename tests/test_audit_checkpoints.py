@@ -13,8 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from celery.signals import beat_init
 from django.core.management import CommandError, call_command
 
+from config.celery import app
 from frameworks import checkpoints, tasks
 from frameworks.models import HistoryCheckpoint
 from tests.audit_builders import raw, rechain, rows, signing_key
@@ -55,6 +57,19 @@ def test_beats_task_signs_the_head_and_writes_every_destination(key, file, setti
     copy = HistoryCheckpoint.objects.get()
     assert copy.record == line and copy.row_id == ids[-1]
     assert checkpoints.parse(line, key.public_key()).row_hash == record["row_hash"]
+
+
+def test_beat_anchors_the_chain_as_it_starts(key, file, settings):
+    """Not one interval later: beat sends the task when it starts (run here in process)."""
+    settings.HISTORY_CHECKPOINT_DESTINATIONS = [f"file:{file}"]
+    ids = rows(2, target=make_target())
+    app.conf.task_always_eager = True
+    try:
+        beat_init.send(sender=None)
+    finally:
+        app.conf.task_always_eager = False
+    assert json.loads(file.read_text())["row_id"] == ids[-1]
+    assert HistoryCheckpoint.objects.get().row_id == ids[-1]
 
 
 def test_no_key_no_checkpoint(settings, file):
