@@ -1,4 +1,7 @@
-"""Check an evidence pack offline: python verify.py pack.zip [--key-id KEY_ID]
+"""Check an evidence pack offline: python verify.py [PACK] [--key-id KEY_ID]
+
+PACK is the pack's ZIP or the folder it was unzipped to; without one it checks the folder this
+script is in, so ``python verify.py`` works in the unzipped pack.
 
 Needs Python 3.11+ and the `cryptography` package, nothing else (not the console, not its
 database). It checks, and says which check failed:
@@ -29,7 +32,10 @@ import hashlib
 import json
 import sys
 import zipfile
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -119,7 +125,7 @@ def _short(value: str | None) -> str:
     return value[:12] if value else "nothing"
 
 
-def _document_hash(pack: zipfile.ZipFile, change: dict[str, Any], label: str) -> str | None:
+def _document_hash(pack: Pack, change: dict[str, Any], label: str) -> str | None:
     """The recomputed content hash of the change's base or proposed document (None: none),
     checked against the hash changes.json names for it."""
     name = (change.get("documents") or {}).get(label)
@@ -142,9 +148,7 @@ def _document_hash(pack: zipfile.ZipFile, change: dict[str, Any], label: str) ->
     return recomputed
 
 
-def check_change(
-    pack: zipfile.ZipFile, change: dict[str, Any], rows: list[dict[str, Any]]
-) -> str | None:
+def check_change(pack: Pack, change: dict[str, Any], rows: list[dict[str, Any]]) -> str | None:
     """Recompute one change's review hash from its documents and tags; it must be what every
     standing decision bound. `rows`: the change's rows of the period, in order. The review
     hash, or None for a draft that never had a readable proposal."""
@@ -208,10 +212,47 @@ def checkpoint(text: str, key: Ed25519PublicKey, name: str) -> dict[str, Any]:
     return payload
 
 
+class Pack(Protocol):
+    """What the checks read: a ZipFile, or an unzipped pack's folder."""
+
+    def namelist(self) -> list[str]: ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def open(self, name: str) -> IO[bytes]: ...
+
+
+class Folder:
+    """An unzipped pack: its files by their names in the zip (folders joined by /). Every file
+    below the folder counts, so one that is not in the manifest fails as it would in the zip."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def namelist(self) -> list[str]:
+        names = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(n for n in names if "__pycache__/" not in n)
+
+    def read(self, name: str) -> bytes:
+        return (self.root / name).read_bytes()
+
+    def open(self, name: str) -> IO[bytes]:
+        return (self.root / name).open("rb")
+
+
+@contextmanager
+def opened(path: str) -> Iterator[Pack]:
+    if Path(path).is_dir():
+        yield Folder(Path(path))
+        return
+    with zipfile.ZipFile(path) as pack:
+        yield pack
+
+
 def verify(path: str, expected_key_id: str | None = None) -> list[str]:
     """Every check in order; the lines of a report. Raises Failed at the first that fails."""
     report = []
-    with zipfile.ZipFile(path) as pack:
+    with opened(path) as pack:
         names = set(pack.namelist())
         for needed in ("manifest.json", "manifest.sig", "public-key.pem"):
             if needed not in names:
@@ -306,13 +347,18 @@ def verify(path: str, expected_key_id: str | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check an evidence pack offline.")
-    parser.add_argument("pack")
+    parser.add_argument(
+        "pack",
+        nargs="?",
+        default=str(Path(__file__).resolve().parent),
+        help="the pack's ZIP, or the folder it was unzipped to (default: this script's folder)",
+    )
     parser.add_argument("--key-id", help="the key id the pack must be signed with")
     args = parser.parse_args(argv)
     try:
         for line in verify(args.pack, args.key_id):
             print(f"ok: {line}")
-    except (Failed, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (Failed, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         print(f"FAILED: {exc}")
         return 1
     print("The pack is intact.")

@@ -199,6 +199,31 @@ def test_the_verifier_finds_a_row_altered_with_the_manifest_resigned(period, aud
         verify(str(path))
 
 
+def test_the_verifier_checks_the_unzipped_pack_it_sits_in(period, auditor, tmp_path):
+    pack = pack_of(client_for(auditor), ["prod-eu"])
+    folder = tmp_path / "unzipped"
+    pack.extractall(folder)
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(folder / "verify.py")],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    intact = run()
+    assert intact.returncode == 0, intact.stdout
+    assert "The pack is intact." in intact.stdout
+    history = folder / "history.jsonl"
+    history.write_bytes(history.read_bytes().replace(b'"Looks right"', b'"Looks wrong"', 1))
+    assert "history.jsonl was altered" in run().stdout
+    history.write_bytes(pack.read("history.jsonl"))
+    (folder / "notes.txt").write_text("added")
+    assert "notes.txt is in the pack but not in the manifest" in run().stdout
+
+
 def test_a_pack_signed_with_another_key_is_refused_when_the_key_id_is_given(
     period, auditor, tmp_path
 ):
