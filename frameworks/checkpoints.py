@@ -309,7 +309,7 @@ def check_chain(checkpoints: list[Checkpoint]) -> list[Finding]:
             where = (
                 f"row {first_bad}"
                 if first_bad == checkpoint.row_id
-                else f"a row from {first_bad} to {checkpoint.row_id}"
+                else f"one of rows {first_bad} to {checkpoint.row_id}"
             )
             return [
                 Finding(
