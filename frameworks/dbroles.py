@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 SCHEMA = "public"
 #: Written by migrate only; the app reads it (``migrate --check``, the readiness check).
 READ_ONLY_TABLES = ["django_migrations"]
+#: SECURITY DEFINER functions the owner makes (revoked from PUBLIC) that the app role runs.
+OWNERS_FUNCTIONS = ["frameworks_history_search_is_rare(tsquery)"]
 
 
 def append_only_tables() -> list[str]:
@@ -116,6 +118,11 @@ def grant_statements(*, owner: str, app: str, database: str) -> list[str]:
         statements.append(
             f"DO $$ BEGIN IF to_regclass('{SCHEMA}.{table}') IS NOT NULL THEN "
             f"REVOKE {rights} ON {_quote(table)} FROM {a}; END IF; END $$"
+        )
+    for function in OWNERS_FUNCTIONS:
+        statements.append(
+            f"DO $$ BEGIN IF to_regprocedure('{SCHEMA}.{function}') IS NOT NULL THEN "
+            f"GRANT EXECUTE ON FUNCTION {SCHEMA}.{function} TO {a}; END IF; END $$"
         )
     statements += [
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {o} IN SCHEMA {SCHEMA} "

@@ -19,7 +19,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from frameworks.models import EVENT_GROUPS, Event, Target
-from frameworks.queries.audit import Filters, Scope, filtered
+from frameworks.queries.audit import Filters, Scope, by_id, filtered, reads_the_index
 
 #: Rows read per query.
 CHUNK = 2000
@@ -103,10 +103,12 @@ def chunks(
     above: int | None = None,
     size: int | None = None,
     text_stamps: bool = False,
+    search: str = "",
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of a queryset as tuples of ``HASHED``, a chunk per query: newest first below
     `below`, or oldest first above `above` when that is given. With `text_stamps`,
-    ``created_at`` comes as the database's text (for ``stamp``), not as a datetime."""
+    ``created_at`` comes as the database's text (for ``stamp``), not as a datetime. `search`
+    is the free text the rows are filtered by, if any (``audit.reads_the_index`` plans for it)."""
     size = size or CHUNK
     columns = list(HASHED)
     rows = rows.annotate(details_json=Cast("details", TextField()))
@@ -115,13 +117,14 @@ def chunks(
         columns[HASHED.index("created_at")] = "created_text"
     values = rows.values_list(*columns)
     ascending = above is not None
+    from_index = reads_the_index(search)
     last = above if ascending else below
     while True:
         if last is None:
             page = values
         else:
             page = values.filter(id__gt=last) if ascending else values.filter(id__lt=last)
-        chunk = list(page.order_by("id" if ascending else "-id")[:size])
+        chunk = list(by_id(page, from_index=from_index, ascending=ascending)[:size])
         if not chunk:
             return
         yield chunk
@@ -159,7 +162,8 @@ def csv_chunks(scope: Scope, filters: Filters, *, below: int) -> Iterator[str]:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(CSV_COLUMNS)
     yield buffer.getvalue()
-    for chunk in chunks(filtered(scope, filters), below=below, text_stamps=True):
+    rows = filtered(scope, filters)
+    for chunk in chunks(rows, below=below, text_stamps=True, search=filters.q):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerows(
@@ -213,7 +217,7 @@ def csv_chunks(scope: Scope, filters: Filters, *, below: int) -> Iterator[str]:
 def jsonl_chunks(scope: Scope, filters: Filters, *, below: int) -> Iterator[str]:
     """JSON Lines, one string per chunk of rows."""
     targets = {t.pk: t for t in Target.objects.all()}
-    for chunk in chunks(filtered(scope, filters), below=below):
+    for chunk in chunks(filtered(scope, filters), below=below, search=filters.q):
         yield "".join(jsonl_line(as_dict(row, targets)) for row in chunk)
 
 

@@ -221,6 +221,18 @@ def test_db_roles_prints_the_sql_with_psql_variables_for_passwords(as_app_role):
 
 
 @pytest.mark.postgres
+def test_only_the_app_role_runs_the_owners_functions(as_app_role):
+    """frameworks_history_search_is_rare reads statistics only the owner may see."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT has_function_privilege(current_user, %s, 'EXECUTE'), "
+            "EXISTS (SELECT FROM pg_proc p, aclexplode(p.proacl) a "
+            "WHERE p.oid = to_regprocedure(%s) AND a.grantee = 0)",
+            [dbroles.OWNERS_FUNCTIONS[0]] * 2,
+        )
+        assert cursor.fetchone() == (True, False)
+
+
 def test_the_app_role_cannot_grant_itself_more(as_app_role):
     with pytest.raises(CommandError, match="The database refused"), transaction.atomic():
         call_command("db_roles", "--app-role", "mallory", "--owner-role", "postgres")
